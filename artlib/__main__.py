@@ -1,0 +1,156 @@
+"""Command line: ``python -m artlib {train,evaluate,reproduce} ...``.
+
+Errors a user can cause print one line and exit with code 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from .errors import ArtlibError
+
+
+def _positive_int(name: str):
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be an integer, got {text!r}") from None
+        if v < 1:
+            raise argparse.ArgumentTypeError(f"{name} must be >= 1, got {v}")
+        return v
+    return parse
+
+
+def resolve_schedule(spec: str, denoiser, K: int, *, seed: int = 0) -> tuple[torch.Tensor, str]:
+    """A schedule from the CLI's ``--schedule``: a JSON file or uniform | edm[:rho=R] | optimal."""
+    from .schedules import (check_options, edm_sigmas, load_schedule, optimal_sigmas,
+                            parse_schedule_spec, uniform_sigmas)
+    if spec.endswith(".json") or Path(spec).exists():
+        s, meta = load_schedule(spec, sigma_max=denoiser.sigma_max, K=K)
+        return s, meta.get("method", "file")
+    name, opts = parse_schedule_spec(spec)
+    what = f"--schedule {spec!r}"
+    if name == "uniform":
+        check_options(opts, [], what=what)
+        return uniform_sigmas(K, denoiser.sigma_min, denoiser.sigma_max), "uniform"
+    if name == "edm":
+        check_options(opts, ["rho"], what=what)
+        rho = opts.get("rho", 7.0)
+        return edm_sigmas(K, denoiser.sigma_min, denoiser.sigma_max, rho), f"edm(rho={rho:g})"
+    if name == "optimal":
+        check_options(opts, [], what=what)
+        return optimal_sigmas(denoiser, K, seed=seed), "optimal"
+    raise ArtlibError(f"unknown schedule {spec!r}; use a .json file, uniform, edm, edm:rho=R or optimal")
+
+
+def cmd_train(a: argparse.Namespace) -> int:
+    from .denoisers import load_model
+    from .distill import distill
+    from .env import ARTEnv
+    from .rl import TrainConfig, train
+    from .schedules import save_schedule
+
+    den = load_model(a.model)
+    out = Path(a.out)
+    if out.is_dir():
+        raise ArtlibError(f"--out {out} is a directory, expected a .json file path")
+    base = TrainConfig.paper_protocol() if a.paper else TrainConfig()
+    overrides = {k: v for k, v in dict(iterations=a.iterations, batch=a.batch, seed=a.seed).items()
+                 if v is not None}
+    cfg = TrainConfig(**{**base.__dict__, **overrides}).validate()
+    env = ARTEnv(den, a.K)
+    ck = Path(a.checkpoint) if a.checkpoint else None
+    res = train(cfg, env, checkpoint=ck, progress=not a.quiet)
+    d = distill(res.actor, env, cfg)
+    save_schedule(out, d.sigmas, solver=a.solver, method="art-rl", model=a.model,
+                  sigma_min=den.sigma_min, sigma_max=den.sigma_max, seed=cfg.seed,
+                  train_seconds=round(res.seconds, 3), config=cfg.__dict__,
+                  final_gamma=res.gamma, created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    print(f"wrote {out} (K={a.K}, {res.seconds:.1f} s)", file=sys.stderr)
+    return 0
+
+
+def cmd_evaluate(a: argparse.Namespace) -> int:
+    from .denoisers import GaussianDenoiser, load_model
+    from .metrics import exact_w2, frechet_distance_samples, sample_w2_normal
+    from .samplers import check_solver, initial_noise, nfe, sample
+
+    den = load_model(a.model)
+    check_solver(a.solver)
+    sigmas, method = resolve_schedule(a.schedule, den, a.K, seed=a.seed)
+    result = {"model": a.model, "schedule": method, "K": a.K, "solver": a.solver,
+              "nfe": nfe(a.K, a.solver), "sigmas": sigmas.tolist()}
+    if isinstance(den, GaussianDenoiser):
+        result["w2"] = exact_w2(den, sigmas, a.solver)
+        if a.n:
+            x = sample(den, initial_noise(den, a.n, torch.Generator().manual_seed(a.seed)), sigmas,
+                       solver=a.solver)
+            if den.dim == 1:
+                result["w2_sample"] = sample_w2_normal(x, den.c)
+            else:
+                ref = torch.randn(a.n, den.dim, generator=torch.Generator().manual_seed(a.seed + 1),
+                                  dtype=torch.float64) * den.c
+                result["frechet_sample"] = frechet_distance_samples(x, ref)
+            result["n"] = a.n
+    if a.json:
+        print(json.dumps(result))
+    else:
+        for k, v in result.items():
+            if k != "sigmas":
+                print(f"{k}: {v}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m artlib", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="learn a schedule with ART-RL and write it as JSON")
+    t.add_argument("--model", required=True, help="model string, e.g. gauss1d or gaussian:c=0.5,dim=16")
+    t.add_argument("--K", required=True, type=_positive_int("--K"), help="number of steps")
+    t.add_argument("--solver", default="euler", choices=["euler", "heun"], help="solver recorded with the schedule")
+    t.add_argument("--iterations", type=_positive_int("--iterations"), help="policy iterations N")
+    t.add_argument("--batch", type=_positive_int("--batch"), help="rollouts per iteration B")
+    t.add_argument("--seed", type=int, help="random seed (default 0)")
+    t.add_argument("--paper", action="store_true", help="the paper's protocol (B=1, Adam 1e-4, N=5000)")
+    t.add_argument("--checkpoint", help="checkpoint file: written periodically, resumed from if present")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.add_argument("--out", required=True, help="output schedule JSON")
+    t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("evaluate", help="evaluate a schedule on a model")
+    e.add_argument("--model", required=True)
+    e.add_argument("--schedule", required=True, help="FILE.json, uniform, edm, edm:rho=R or optimal")
+    e.add_argument("--K", required=True, type=_positive_int("--K"))
+    e.add_argument("--solver", default="euler", choices=["euler", "heun"])
+    e.add_argument("--n", type=int, default=0, help="also draw N samples for sample-based metrics")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--json", action="store_true", help="print one JSON object")
+    e.set_defaults(func=cmd_evaluate)
+
+    from .reproduce import add_parser as add_reproduce
+    add_reproduce(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        return args.func(args)
+    except ArtlibError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""Denoisers behind EDM's protocol ``D(x, sigma, class_labels=None) -> x̂0`` (paper §2, SPEC §1).
+
+Everything downstream sees only this call plus ``sigma_min``, ``sigma_max``, ``shape`` (one
+sample's shape) and ``prior_std`` (the std of the noise a sample starts from). The Gaussian
+models have exact D, so every error measured on them is the solver's alone.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from .errors import ArtlibError
+from .schedules import check_options, parse_kv
+
+
+def per_sample(v: torch.Tensor | float, x: torch.Tensor) -> torch.Tensor:
+    """Broadcast a scalar or [B] time (σ, ψ, θ) against a batch x [B, ...]."""
+    v = torch.as_tensor(v, dtype=x.dtype, device=x.device)
+    if v.ndim == 0:
+        return v
+    return v.reshape(v.shape[0], *([1] * (x.ndim - 1)))
+
+
+class GaussianDenoiser:
+    """Data N(0, c² I) in ``dim`` dimensions: D(x; σ) = c² x / (c² + σ²), exact.
+
+    ``gauss1d`` is the paper's 1-D example (c = 1, dim = 1, T = σ_max = 3, σ_min = 0); the
+    sample starts from the exact marginal N(0, c² + σ_max²), i.e. N(0, 10) there.
+    """
+
+    def __init__(self, c: float = 1.0, dim: int = 1, sigma_min: float = 0.002, sigma_max: float = 80.0):
+        if not c > 0:
+            raise ArtlibError(f"gaussian: c must be > 0, got {c}")
+        if dim != int(dim) or dim < 1:
+            raise ArtlibError(f"gaussian: dim must be a positive integer, got {dim}")
+        if not 0 <= sigma_min < sigma_max:
+            raise ArtlibError(f"gaussian: need 0 <= sigma_min < sigma_max, got {sigma_min}, {sigma_max}")
+        self.c, self.dim = float(c), int(dim)
+        self.sigma_min, self.sigma_max = float(sigma_min), float(sigma_max)
+        self.shape = (self.dim,)
+        self.prior_std = math.sqrt(self.c ** 2 + self.sigma_max ** 2)
+
+    def __call__(self, x: torch.Tensor, sigma: torch.Tensor | float, class_labels=None) -> torch.Tensor:
+        s = per_sample(sigma, x)
+        return self.c ** 2 / (self.c ** 2 + s ** 2) * x
+
+
+class GMMDenoiser:
+    """Exact denoiser of a Gaussian mixture Σ_j π_j N(μ_j, Σ_j) with full covariances.
+
+    With Σ_j = U_j diag(λ_j) U_jᵀ, the posterior mean is
+    D(x; σ) = Σ_j w_j(x) [μ_j + U_j diag(λ_j/(λ_j+σ²)) U_jᵀ (x − μ_j)],
+    w_j ∝ π_j N(x; μ_j, Σ_j + σ² I). Data are vectors of length ``dim``; ``shape`` may be an image shape.
+    """
+
+    def __init__(self, weights: torch.Tensor, means: torch.Tensor, covs: torch.Tensor, *,
+                 shape: tuple[int, ...] | None = None, sigma_min: float = 0.002, sigma_max: float = 80.0):
+        weights = torch.as_tensor(weights, dtype=torch.float64)
+        means = torch.as_tensor(means, dtype=torch.float64)
+        covs = torch.as_tensor(covs, dtype=torch.float64)
+        J, dim = means.shape
+        if weights.shape != (J,) or covs.shape != (J, dim, dim):
+            raise ArtlibError("gmm: weights [J], means [J, d] and covs [J, d, d] disagree in shape")
+        evals, evecs = torch.linalg.eigh(0.5 * (covs + covs.transpose(1, 2)))
+        self.log_w = torch.log(weights / weights.sum())
+        self.means, self.evals, self.evecs = means, evals.clamp_min(0.0), evecs
+        self.dim = dim
+        self.shape = tuple(shape) if shape is not None else (dim,)
+        if math.prod(self.shape) != dim:
+            raise ArtlibError(f"gmm: shape {self.shape} does not hold {dim} values")
+        self.sigma_min, self.sigma_max = float(sigma_min), float(sigma_max)
+        total_var = (weights / weights.sum() * evals.sum(1)).sum() / dim
+        self.prior_std = math.sqrt(self.sigma_max ** 2 + float(total_var))
+
+    def __call__(self, x: torch.Tensor, sigma: torch.Tensor | float, class_labels=None) -> torch.Tensor:
+        B = x.shape[0]
+        xf = x.reshape(B, 1, self.dim).to(torch.float64)
+        s2 = torch.as_tensor(sigma, dtype=torch.float64, device=x.device).reshape(-1, 1, 1) ** 2
+        proj = torch.einsum("bjd,jde->bje", xf - self.means, self.evecs)   # coordinates in eigenbases
+        var = self.evals + s2                                               # [B, J, d]
+        logp = self.log_w - 0.5 * (proj ** 2 / var + torch.log(var)).sum(-1)
+        w = torch.softmax(logp, dim=1)                                      # [B, J]
+        shrunk = torch.einsum("bje,jde->bjd", proj * (self.evals / var), self.evecs) + self.means
+        return (w.unsqueeze(-1) * shrunk).sum(1).reshape(x.shape).to(x.dtype)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A parsed model string: its kind and numeric options."""
+    kind: str
+    options: dict
+
+
+_MODELS_HELP = "gauss1d, gaussian:c=C,dim=D[,sigma_min=..,sigma_max=..]"
+
+
+def load_model(spec: str):
+    """Build a denoiser from a model string such as ``gauss1d`` or ``gaussian:c=0.5,dim=64``."""
+    if not isinstance(spec, str) or not spec.strip():
+        raise ArtlibError(f"empty model string; known models: {_MODELS_HELP}")
+    kind, _, rest = spec.strip().partition(":")
+    what = f"model {spec!r}"
+    if kind == "gauss1d":
+        opts = parse_kv(rest, what=what)
+        check_options(opts, [], what=what)
+        return GaussianDenoiser(c=1.0, dim=1, sigma_min=0.0, sigma_max=3.0)
+    if kind == "gaussian":
+        opts = parse_kv(rest, what=what)
+        check_options(opts, ["c", "dim", "sigma_min", "sigma_max"], what=what)
+        dim = opts.get("dim", 1.0)
+        if dim != int(dim):
+            raise ArtlibError(f"{what}: dim must be an integer, got {dim:g}")
+        return GaussianDenoiser(c=opts.get("c", 1.0), dim=int(dim),
+                                sigma_min=opts.get("sigma_min", 0.002), sigma_max=opts.get("sigma_max", 80.0))
+    raise ArtlibError(f"unknown model {spec!r}; known models: {_MODELS_HELP}")

@@ -1,0 +1,89 @@
+"""The ART environment (paper §2, eqs. (4), (7)–(8); SPEC §2 "EDM form").
+
+State (x, ψ) per sample; control θ. One step of the clock t is the explicit Euler step of
+ẋ = θ F(x, ψ), ψ̇ = θ with ψ kept in [0, T], T = σ_max and σ = T − ψ. The local-error proxy is
+
+    Q = d²x̃/dτ² = (∇ₓD · F − ∂_σD) / σ,
+
+i.e. one forward-mode JVP of the denoiser with the joint tangent (dx = F, dσ = −1).
+The environment knows nothing of networks or optimisers.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch.func import jvp
+
+from .denoisers import per_sample
+from .errors import ArtlibError
+from .schedules import _check_K
+
+FEATURES = ("time", "state")
+
+
+class ARTEnv:
+    """Batched ART dynamics on K clock steps of Δt = T/K for one denoiser."""
+
+    def __init__(self, denoiser, K: int, *, class_labels: torch.Tensor | None = None):
+        self.denoiser = denoiser
+        self.K = _check_K(K)
+        self.T = float(denoiser.sigma_max)
+        self.dt = self.T / self.K
+        self.class_labels = class_labels
+        # σ = 0 (ψ = T) makes Q a 0/0; evaluate there at a floor instead (σ_min for real models).
+        self.sigma_floor = float(denoiser.sigma_min) if denoiser.sigma_min > 0 else 1e-6 * self.T
+
+    def sigma(self, psi: torch.Tensor) -> torch.Tensor:
+        """σ = T − ψ at which D and Q are evaluated, floored away from 0 [B]."""
+        return (self.T - psi).clamp(min=self.sigma_floor, max=self.T)
+
+    def denoise(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        """D(x; σ) in float64 [B, ...]."""
+        return self.denoiser(x, sigma, self.class_labels).to(torch.float64)
+
+    def drift_and_q(self, x: torch.Tensor, psi: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """F(x, ψ) [B, ...] and the proxy vector Q [B, ...]: one forward pass plus one JVP."""
+        sig = self.sigma(psi)
+        s = per_sample(sig, x)
+        f = (self.denoise(x, sig) - x) / s
+        _, dd = jvp(self.denoise, (x, sig), (f, -torch.ones_like(sig)))
+        return f, dd / s
+
+    def q_norm(self, x: torch.Tensor, psi: torch.Tensor) -> torch.Tensor:
+        """|Q| per sample (Euclidean norm) [B]."""
+        return self.drift_and_q(x, psi)[1].flatten(1).norm(dim=1)
+
+    def step(self, x: torch.Tensor, psi: torch.Tensor, theta: torch.Tensor,
+             f: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Explicit Euler of (4) under θ [B]: ψ moves by θΔt, clamped to [0, T]; x follows ψ."""
+        psi_next = (psi + theta * self.dt).clamp(0.0, self.T)
+        return x + per_sample(psi_next - psi, x) * f, psi_next
+
+    def features(self, kind: str, t: torch.Tensor, x: torch.Tensor, psi: torch.Tensor,
+                 q: torch.Tensor) -> torch.Tensor:
+        """Inputs of actor/critic [B, n]. ``time``: (t/T, ψ/T). ``state`` adds log‖x‖_rms and log|Q|."""
+        base = [t / self.T, psi / self.T]
+        if kind == "time":
+            return torch.stack(base, 1)
+        if kind == "state":
+            rms = x.flatten(1).pow(2).mean(1).sqrt()
+            return torch.stack(base + [torch.log(rms + 1e-12) / 5, torch.log(q + 1e-12) / 10], 1)
+        raise ArtlibError(f"unknown feature set {kind!r}; choose one of {', '.join(FEATURES)}")
+
+
+def mean_q_along(env: ARTEnv, sigmas_fine: torch.Tensor, x0: torch.Tensor,
+                 callback: Callable | None = None) -> torch.Tensor:
+    """Mean |Q| over a batch along Heun trajectories on a fine grid, at every grid σ [M]."""
+    from .samplers import sample
+
+    q = torch.empty(len(sigmas_fine), dtype=torch.float64)
+
+    def record(k: int, sigma: float, x: torch.Tensor) -> None:
+        psi = torch.full((x.shape[0],), env.T - sigma, dtype=torch.float64)
+        q[k] = env.q_norm(x, psi).mean()
+
+    x_end = sample(env.denoiser, x0, sigmas_fine, solver="heun", class_labels=env.class_labels,
+                   callback=record)
+    record(len(sigmas_fine) - 1, 0.0, x_end)
+    return q

@@ -1,0 +1,300 @@
+"""ART-RL: the continuous-time actor-critic of paper §3–4 (Algorithm 1, eqs. (20)–(23)).
+
+Gaussian policy θ ~ N(μ_φ(feat), λ/(|Q| ∨ ε)) with the variance fixed by |Q|; critic
+V̂ = NN_c(feat) + λt; per rollout step the TD error
+    δ_k = V̂_{k+1} − V̂_k − γθ_kΔt − |Q_k|θ_k²Δt,
+critic ϑ_c += a Σ_k ∂NN_c δ_k (22a), actor ϑ_a += a Σ_k ∂log π δ_k (22b), multiplier
+γ += a_γ (ψ(T) − T) (23). Averages over B rollouts per iteration replace the paper's single one.
+The reward rate −|Q|θ² − γθ makes V̂_K the terminal value λT (V(T) = 0 plus the λt shift).
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from .env import ARTEnv
+from .errors import ArtlibError
+from .io import torch_load, torch_save
+from .samplers import initial_noise
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyper-parameters of ART-RL. Defaults are this project's; ``paper_protocol()`` gives the paper's."""
+    iterations: int = 400
+    """Policy-iteration count N (paper: 5,000)."""
+    batch: int = 64
+    """Rollouts per iteration B (paper: 1)."""
+    lr_actor: float = 3e-3
+    """Adam step of the actor (paper: 1e-4)."""
+    lr_critic: float = 3e-3
+    """Adam step of the critic (paper: 1e-4)."""
+    lr_gamma: float = 0.05
+    """Step a_γ of the multiplier update (23), in units of ``gamma_scale`` per unit of (ψ(T) − T)/T
+    (paper: 1e-4 in absolute units; ``paper_protocol`` sets ``gamma_scale`` to 1)."""
+    gamma0: float | None = None
+    """Initial multiplier γ; None: the transversality value −2 E|Q| at ψ = T under the identity clock."""
+    gamma_scale: float | None = None
+    """Units of the γ step; None: |that transversality value| (scale-free across models)."""
+    lam: float = 0.1
+    """Policy temperature λ: variance λ/(|Q| ∨ ε) (paper: 0.1)."""
+    eps: float = 1e-6
+    """Floor ε on |Q| in the variance (paper: 1e-6)."""
+    theta_clip: float | None = 10.0
+    """The environment applies θ clipped to [−c, c] (the policy's sample is kept for (22b)); None: no clip (paper)."""
+    warmup: int = 50
+    """Iterations at the start in which only the critic learns (actor and γ frozen; paper: 0)."""
+    natural: bool = True
+    """Precondition (22b) by the policy's Fisher information: weight step k's score by the variance
+    λ/|Q_k|, so the actor step no longer scales with |Q| (False: the paper's plain gradient)."""
+    hidden: int = 128
+    """MLP width (paper: 128)."""
+    layers: int = 3
+    """MLP depth, linear layers (paper: 3)."""
+    actor_features: str = "time"
+    """Features the actor sees: ``time`` (t, ψ) or ``state`` (adds log‖x‖, log|Q|)."""
+    critic_features: str = "state"
+    """Features the critic sees (same choices)."""
+    distill_rollouts: int = 256
+    """Rollouts of the final policy averaged by distillation."""
+    seed: int = 0
+    """Seed of the one generator that drives noise, sampling and initialisation."""
+    checkpoint_every: int = 100
+    """Iterations between checkpoints (when a checkpoint path is given)."""
+
+    @staticmethod
+    def paper_protocol(**overrides: Any) -> "TrainConfig":
+        """The paper's Algorithm 1 settings: one rollout per iteration, Adam 1e-4, N = 5,000."""
+        base = dict(iterations=5000, batch=1, lr_actor=1e-4, lr_critic=1e-4, lr_gamma=1e-4,
+                    natural=False, warmup=0, gamma0=0.0, gamma_scale=1.0, theta_clip=None)
+        return TrainConfig(**{**base, **overrides})
+
+    def validate(self) -> "TrainConfig":
+        """Reject values that cannot run, naming the field."""
+        if not isinstance(self.warmup, int) or self.warmup < 0:
+            raise ArtlibError(f"warmup must be an integer >= 0, got {self.warmup!r}")
+        for name in ("iterations", "batch", "hidden", "layers", "distill_rollouts", "checkpoint_every"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ArtlibError(f"{name} must be an integer >= 1, got {v!r}")
+        for name in ("lr_actor", "lr_critic", "lam", "eps"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+                raise ArtlibError(f"{name} must be a positive number, got {v!r}")
+        if not (math.isfinite(self.lr_gamma) and self.lr_gamma >= 0):
+            raise ArtlibError(f"lr_gamma must be >= 0, got {self.lr_gamma!r}")
+        return self
+
+
+def mlp(n_in: int, hidden: int, layers: int) -> nn.Sequential:
+    """``layers`` linear layers of width ``hidden`` with Softplus, one output, float64."""
+    mods: list[nn.Module] = []
+    width = n_in
+    for _ in range(layers - 1):
+        mods += [nn.Linear(width, hidden, dtype=torch.float64), nn.Softplus()]
+        width = hidden
+    mods.append(nn.Linear(width, 1, dtype=torch.float64))
+    return nn.Sequential(*mods)
+
+
+class Actor(nn.Module):
+    """Policy mean μ = softplus(NN_a(feat) + b₀) > 0, b₀ = softplus⁻¹(1): starts at the identity clock μ ≡ 1."""
+
+    def __init__(self, n_in: int, hidden: int, layers: int, generator: torch.Generator):
+        super().__init__()
+        self.net = mlp(n_in, hidden, layers)
+        _init(self.net, generator)
+        with torch.no_grad():
+            self.net[-1].weight.zero_()
+            self.net[-1].bias.zero_()
+
+    def forward(self, feat: torch.Tensor) -> torch.Tensor:
+        return nn.functional.softplus(self.net(feat).squeeze(-1) + math.log(math.e - 1))
+
+
+class Critic(nn.Module):
+    """NN_c(feat); the λt term of (20) is added by the trainer."""
+
+    def __init__(self, n_in: int, hidden: int, layers: int, generator: torch.Generator):
+        super().__init__()
+        self.net = mlp(n_in, hidden, layers)
+        _init(self.net, generator)
+
+    def forward(self, feat: torch.Tensor) -> torch.Tensor:
+        return self.net(feat).squeeze(-1)
+
+
+def _init(net: nn.Module, generator: torch.Generator) -> None:
+    """Deterministic PyTorch-default-like initialisation from our generator."""
+    with torch.no_grad():
+        for m in net:
+            if isinstance(m, nn.Linear):
+                bound = 1.0 / math.sqrt(m.in_features)
+                m.weight.copy_(torch.rand(m.weight.shape, generator=generator, dtype=torch.float64) * 2 * bound - bound)
+                m.bias.copy_(torch.rand(m.bias.shape, generator=generator, dtype=torch.float64) * 2 * bound - bound)
+
+
+@dataclass
+class Rollout:
+    """One batch of rollouts under the current policy; tensors are [B, K] unless noted."""
+    feat_actor: torch.Tensor   # [B, K, n_a]
+    feat_critic: torch.Tensor  # [B, K+1, n_c]
+    theta: torch.Tensor
+    mu: torch.Tensor
+    q: torch.Tensor
+    psi: torch.Tensor          # [B, K+1]
+
+
+def _clip(theta: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
+    return theta if cfg.theta_clip is None else theta.clamp(-cfg.theta_clip, cfg.theta_clip)
+
+
+class Diverged(ArtlibError):
+    """Training produced a non-finite D, Q or θ."""
+
+
+def rollout(env: ARTEnv, actor: Actor, cfg: TrainConfig, n: int, generator: torch.Generator) -> Rollout:
+    """Roll out n trajectories with θ_k ~ N(μ_k, λ/(|Q_k| ∨ ε)) (no gradients)."""
+    x = initial_noise(env.denoiser, n, generator)
+    psi = x.new_zeros(n)
+    fa, fc, th, mus, qs, psis = [], [], [], [], [], [psi]
+    with torch.no_grad():
+        for k in range(env.K):
+            t = x.new_full((n,), k * env.dt)
+            f, qv = env.drift_and_q(x, psi)
+            q = qv.flatten(1).norm(dim=1)
+            feat = env.features(cfg.actor_features, t, x, psi, q)
+            mu = actor(feat)
+            theta = mu + torch.sqrt(cfg.lam / q.clamp(min=cfg.eps)) * torch.randn(
+                n, generator=generator, dtype=torch.float64)
+            _check_finite(env, k, psi, f=f, q=q, theta=theta)
+            fa.append(feat)
+            fc.append(env.features(cfg.critic_features, t, x, psi, q))
+            th.append(theta), mus.append(mu), qs.append(q)
+            x, psi = env.step(x, psi, _clip(theta, cfg), f)
+            psis.append(psi)
+        t = x.new_full((n,), env.T)
+        fc.append(env.features(cfg.critic_features, t, x, psi, torch.ones_like(psi)))
+    return Rollout(torch.stack(fa, 1), torch.stack(fc, 1), torch.stack(th, 1), torch.stack(mus, 1),
+                   torch.stack(qs, 1), torch.stack(psis, 1))
+
+
+def transversality_gamma(env: ARTEnv, n: int, generator: torch.Generator) -> float:
+    """γ = −2 E|Q(x, ψ=T)| θ(T) with θ ≡ 1: the free-end condition ∂L/∂θ = 0 at t = T under the
+    identity clock, a scale-correct starting multiplier for any model."""
+    x = initial_noise(env.denoiser, n, generator)
+    psi = x.new_zeros(n)
+    with torch.no_grad():
+        for _ in range(env.K):
+            f, _ = env.drift_and_q(x, psi)
+            x, psi = env.step(x, psi, torch.ones_like(psi), f)
+        return -2.0 * env.q_norm(x, psi).mean().item()
+
+
+def _check_finite(env: ARTEnv, k: int, psi: torch.Tensor, **values: torch.Tensor) -> None:
+    for name, v in values.items():
+        bad = ~torch.isfinite(v.reshape(v.shape[0], -1)).all(1)
+        if bad.any():
+            i = int(torch.nonzero(bad)[0, 0])
+            sigma = float(env.sigma(psi)[i])
+            cause = {"f": "the denoiser returned NaN/inf at this σ (check the model and its sigma range)",
+                     "q": "the JVP of the denoiser is not finite (non-differentiable op or overflow)",
+                     "theta": "the policy diverged (learning rate too high, or |Q| ≈ 0 making the variance huge)"}
+            raise Diverged(f"non-finite {name} at rollout step k={k}, sigma={sigma:.6g}: {cause[name]}")
+
+
+@dataclass
+class TrainResult:
+    """What ``train`` returns: the networks, γ and a history of named scalars per iteration."""
+    actor: Actor
+    critic: Critic
+    gamma: float
+    history: dict[str, list[float]] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def train(cfg: TrainConfig, env: ARTEnv, *, checkpoint: str | os.PathLike | None = None,
+          progress: bool = True) -> TrainResult:
+    """Algorithm 1 with B rollouts per iteration; resumes from ``checkpoint`` if it exists."""
+    cfg.validate()
+    gen = torch.Generator().manual_seed(cfg.seed)
+    n_a = 2 if cfg.actor_features == "time" else 4
+    n_c = 2 if cfg.critic_features == "time" else 4
+    actor = Actor(n_a, cfg.hidden, cfg.layers, gen)
+    critic = Critic(n_c, cfg.hidden, cfg.layers, gen)
+    opt_a = torch.optim.Adam(actor.parameters(), lr=cfg.lr_actor)
+    opt_c = torch.optim.Adam(critic.parameters(), lr=cfg.lr_critic)
+    gamma, start = cfg.gamma0, 0
+    if gamma is None or cfg.gamma_scale is None:
+        g_auto = transversality_gamma(env, cfg.distill_rollouts, torch.Generator().manual_seed(cfg.seed))
+        gamma = g_auto if gamma is None else gamma
+    gamma_scale = abs(g_auto) if cfg.gamma_scale is None else cfg.gamma_scale
+    history: dict[str, list[float]] = {k: [] for k in ("return", "budget", "gamma", "td_abs", "mu0", "mu_end")}
+    spent = 0.0
+    if checkpoint is not None and Path(checkpoint).exists():
+        ck = torch_load(checkpoint)
+        if ck["config"] != dataclasses.asdict(cfg) or ck["K"] != env.K:
+            raise ArtlibError(f"checkpoint {checkpoint} was written with another configuration; "
+                              "remove it or use the same settings")
+        actor.load_state_dict(ck["actor"]), critic.load_state_dict(ck["critic"])
+        opt_a.load_state_dict(ck["opt_actor"]), opt_c.load_state_dict(ck["opt_critic"])
+        gen.set_state(ck["generator"])
+        gamma, start, history, spent = ck["gamma"], ck["iteration"], ck["history"], ck["seconds"]
+
+    t0 = time.perf_counter()
+    t_grid = torch.arange(env.K + 1, dtype=torch.float64) * env.dt
+    bar = tqdm(range(start, cfg.iterations), initial=start, total=cfg.iterations,
+               desc=f"ART-RL K={env.K}", disable=not progress)
+    for it in bar:
+        ro = rollout(env, actor, cfg, cfg.batch, gen)
+        theta_env = _clip(ro.theta, cfg)
+        cost = (ro.q * theta_env ** 2 + gamma * theta_env) * env.dt             # −reward per step [B, K]
+
+        v = critic(ro.feat_critic[:, :-1]) + cfg.lam * t_grid[:-1]            # V̂_k (20)
+        v_next = torch.cat([v[:, 1:], v.new_full((cfg.batch, 1), cfg.lam * env.T)], 1)
+        delta = (v_next - v - cost).detach()                                   # TD error
+        loss_c = -(v * delta).sum(1).mean()                                    # (22a), semi-gradient
+        opt_c.zero_grad(), loss_c.backward(), opt_c.step()
+
+        mu = actor(ro.feat_actor)
+        var = cfg.lam / ro.q.clamp(min=cfg.eps)
+        log_pi = -(ro.theta - mu) ** 2 / (2 * var)
+        if cfg.natural:
+            log_pi = log_pi * var
+        loss_a = -(log_pi * delta).sum(1).mean()                               # (22b)
+        if it >= cfg.warmup:
+            opt_a.zero_grad(), loss_a.backward(), opt_a.step()
+
+        budget = (theta_env.sum(1) * env.dt).mean().item()                     # ψ(T) before clamping
+        if it >= cfg.warmup:
+            gamma += cfg.lr_gamma * gamma_scale * (budget - env.T) / env.T        # (23)
+
+        if not math.isfinite(gamma) or not torch.isfinite(loss_a) or not torch.isfinite(loss_c):
+            raise Diverged(f"training diverged at iteration {it}: non-finite loss or gamma; "
+                           "lower the learning rates")
+        history["return"].append(-cost.sum(1).mean().item())
+        history["budget"].append(budget)
+        history["gamma"].append(gamma)
+        history["td_abs"].append(delta.abs().mean().item())
+        history["mu0"].append(mu[:, 0].mean().item())
+        history["mu_end"].append(mu[:, -1].mean().item())
+        if progress and it % 20 == 0:
+            bar.set_postfix(budget=f"{budget:.3f}", gamma=f"{gamma:.3g}")
+        done = it + 1
+        if checkpoint is not None and (done % cfg.checkpoint_every == 0 or done == cfg.iterations):
+            torch_save(checkpoint, {
+                "config": dataclasses.asdict(cfg), "K": env.K, "iteration": done, "gamma": gamma,
+                "actor": actor.state_dict(), "critic": critic.state_dict(),
+                "opt_actor": opt_a.state_dict(), "opt_critic": opt_c.state_dict(),
+                "generator": gen.get_state(), "history": history,
+                "seconds": spent + time.perf_counter() - t0})
+    return TrainResult(actor, critic, gamma, history, spent + time.perf_counter() - t0)

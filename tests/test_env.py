@@ -1,0 +1,61 @@
+import pytest
+import torch
+
+from artlib.env import ARTEnv
+
+
+def test_q_matches_1d_closed_form(gauss1d):
+    env = ARTEnv(gauss1d, 10)
+    x = torch.tensor([[-2.0], [0.3], [1.7]], dtype=torch.float64)
+    psi = torch.tensor([0.0, 1.2, 2.9], dtype=torch.float64)
+    f, q = env.drift_and_q(x, psi)
+    s = (3 - psi).unsqueeze(1)
+    assert torch.allclose(f, -s * x / (1 + s ** 2), rtol=1e-13)
+    assert torch.allclose(q, x / (1 + s ** 2) ** 2, rtol=1e-12)
+
+
+def test_q_is_second_derivative_by_finite_differences(gmm):
+    # Q = d^2 x/dτ^2 along the PF-ODE: compare with a central difference of F along the flow.
+    env = ARTEnv(gmm, 10)
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(5, 4, generator=g, dtype=torch.float64) * 2
+    for sigma in (5.0, 1.0, 0.2):
+        psi = torch.full((5,), 10.0 - sigma, dtype=torch.float64)
+        f, q = env.drift_and_q(x, psi)
+        h = 1e-4 * sigma
+        fp, _ = env.drift_and_q(x + h * f, psi + h)
+        fm, _ = env.drift_and_q(x - h * f, psi - h)
+        fd = (fp - fm) / (2 * h)
+        # central difference error O(h^2 F''') ~ 1e-8 relative; allow 1e-6
+        assert torch.allclose(q, fd, rtol=1e-6, atol=1e-8 * fd.abs().max()), (sigma, (q - fd).abs().max())
+
+
+def test_gmm_denoiser_is_posterior_mean_by_score_identity(gmm):
+    # Tweedie: D = x + σ² ∇ log p_σ(x); check against autograd of the mixture log-density.
+    x = torch.randn(4, 4, generator=torch.Generator().manual_seed(2), dtype=torch.float64).requires_grad_()
+    sigma = 0.7
+    covs = gmm.evecs @ torch.diag_embed(gmm.evals + sigma ** 2) @ gmm.evecs.transpose(1, 2)
+    comp = torch.distributions.MultivariateNormal(gmm.means, covariance_matrix=covs)
+    logp = torch.logsumexp(gmm.log_w + comp.log_prob(x.unsqueeze(1)), dim=1).sum()
+    (grad,) = torch.autograd.grad(logp, x)
+    assert torch.allclose(gmm(x.detach(), sigma), x.detach() + sigma ** 2 * grad, atol=1e-10)
+
+
+def test_step_clamps_psi_and_moves_x_with_it(gauss1d):
+    env = ARTEnv(gauss1d, 3)  # Δt = 1
+    x = torch.ones(2, 1, dtype=torch.float64)
+    psi = torch.tensor([2.5, 0.5], dtype=torch.float64)
+    f = torch.full((2, 1), 2.0, dtype=torch.float64)
+    x2, psi2 = env.step(x, psi, torch.tensor([1.0, -2.0], dtype=torch.float64), f)
+    assert psi2.tolist() == [3.0, 0.0]
+    assert x2.squeeze(1).tolist() == [1.0 + 0.5 * 2, 1.0 - 0.5 * 2]
+
+
+def test_features_shapes(gauss1d):
+    env = ARTEnv(gauss1d, 4)
+    x, psi = torch.ones(3, 1, dtype=torch.float64), torch.zeros(3, dtype=torch.float64)
+    t, q = torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64)
+    assert env.features("time", t, x, psi, q).shape == (3, 2)
+    assert env.features("state", t, x, psi, q).shape == (3, 4)
+    with pytest.raises(ValueError, match="unknown feature"):
+        env.features("pixels", t, x, psi, q)
