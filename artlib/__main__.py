@@ -61,7 +61,8 @@ def cmd_train(a: argparse.Namespace) -> int:
     if out.is_dir():
         raise ArtlibError(f"--out {out} is a directory, expected a .json file path")
     base = TrainConfig.paper_protocol() if a.paper else TrainConfig()
-    overrides = {k: v for k, v in dict(iterations=a.iterations, batch=a.batch, seed=a.seed).items()
+    overrides = {k: v for k, v in dict(iterations=a.iterations, batch=a.batch, seed=a.seed,
+                                       checkpoint_every=a.checkpoint_every).items()
                  if v is not None}
     cfg = TrainConfig(**{**base.__dict__, **overrides}).validate()
     env = ARTEnv(den, a.K)
@@ -107,8 +108,15 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports bad arguments as one-line ArtlibErrors instead of usage + exit."""
+
+    def error(self, message: str):
+        raise ArtlibError(f"{self.prog}: {message}")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m artlib", description=__doc__)
+    p = _Parser(prog="python -m artlib", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="learn a schedule with ART-RL and write it as JSON")
@@ -120,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, help="random seed (default 0)")
     t.add_argument("--paper", action="store_true", help="the paper's protocol (B=1, Adam 1e-4, N=5000)")
     t.add_argument("--checkpoint", help="checkpoint file: written periodically, resumed from if present")
+    t.add_argument("--checkpoint-every", type=_positive_int("--checkpoint-every"), help="iterations between checkpoints")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.add_argument("--out", required=True, help="output schedule JSON")
     t.set_defaults(func=cmd_train)

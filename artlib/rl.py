@@ -34,11 +34,11 @@ class TrainConfig:
     """Policy-iteration count N (paper: 5,000)."""
     batch: int = 64
     """Rollouts per iteration B (paper: 1)."""
-    lr_actor: float = 3e-3
+    lr_actor: float = 1e-4
     """Adam step of the actor (paper: 1e-4)."""
-    lr_critic: float = 3e-3
+    lr_critic: float = 1e-3
     """Adam step of the critic (paper: 1e-4)."""
-    lr_gamma: float = 0.05
+    lr_gamma: float = 0.01
     """Step a_γ of the multiplier update (23), in units of ``gamma_scale`` per unit of (ψ(T) − T)/T
     (paper: 1e-4 in absolute units; ``paper_protocol`` sets ``gamma_scale`` to 1)."""
     gamma0: float | None = None

@@ -1,0 +1,111 @@
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from artlib.denoisers import GaussianDenoiser
+from artlib.distill import distill
+from artlib.env import ARTEnv
+from artlib.errors import ArtlibError
+from artlib.io import torch_load
+from artlib.rl import Diverged, TrainConfig, rollout, train, transversality_gamma
+from artlib.schedules import uniform_sigmas
+
+SMALL = TrainConfig(iterations=6, batch=8, hidden=16, checkpoint_every=2, distill_rollouts=16, warmup=2)
+
+
+def test_td_fixed_point_is_the_rollout_return(gauss1d):
+    # With θ fixed at its mean (λ → tiny), the TD targets telescope: Σ_k δ_k = V̂_K − V̂_0 − Σ cost_k,
+    # so a critic with δ ≡ 0 has V̂_0 = λT − (rollout cost), i.e. the negated return plus λT.
+    cfg = dataclasses.replace(SMALL, lam=1e-12)
+    env = ARTEnv(gauss1d, 5)
+    res = train(dataclasses.replace(cfg, iterations=1), env, progress=False)
+    ro = rollout(env, res.actor, cfg, 4, torch.Generator().manual_seed(0))
+    gamma = 0.3
+    cost = (ro.q * ro.theta ** 2 + gamma * ro.theta) * env.dt
+    v_fixed = torch.flip(torch.cumsum(torch.flip(cost, [1]), 1), [1])  # cost-to-go from step k
+    v_hat = cfg.lam * env.T - v_fixed                                     # the δ = 0 critic
+    v_next = torch.cat([v_hat[:, 1:], v_hat.new_full((4, 1), cfg.lam * env.T)], 1)
+    delta = v_next - v_hat - cost
+    assert delta.abs().max() < 1e-12
+    # and the return of a deterministic identity clock equals the direct quadrature of |Q|θ²
+    assert torch.allclose(ro.theta, torch.ones_like(ro.theta), atol=1e-5)
+
+
+def test_transversality_gamma_1d(gauss1d):
+    # Under θ ≡ 1 on a fine grid, x(T) ≈ N(0, 1) so E|Q(ψ=T)| = E|x| = sqrt(2/π).
+    g = transversality_gamma(ARTEnv(gauss1d, 200), 20000, torch.Generator().manual_seed(0))
+    assert g == pytest.approx(-2 * (2 / torch.pi) ** 0.5, rel=0.03)
+
+
+def test_training_is_deterministic(gauss1d):
+    env = ARTEnv(gauss1d, 4)
+    a = distill(train(SMALL, env, progress=False).actor, env, SMALL).sigmas
+    b = distill(train(SMALL, env, progress=False).actor, env, SMALL).sigmas
+    assert torch.equal(a, b)
+    assert a.numel() == 5 and a[0] == 3.0 and a[-1] == 0 and (a[1:] < a[:-1]).all()
+
+
+def test_checkpoint_rejects_another_config(gauss1d, tmp_path):
+    env = ARTEnv(gauss1d, 4)
+    ck = tmp_path / "ck.pt"
+    train(dataclasses.replace(SMALL, iterations=4), env, checkpoint=ck, progress=False)
+    with pytest.raises(ArtlibError, match="another configuration"):
+        train(SMALL, env, checkpoint=ck, progress=False)  # iterations differ → config differs
+
+
+def test_killed_run_resumes_to_same_schedule(tmp_path):
+    # A CLI training run killed with SIGKILL mid-way, then resumed from its checkpoint, writes the
+    # same schedule bit for bit as an uninterrupted run.
+    args = [sys.executable, "-m", "artlib", "train", "--model", "gauss1d", "--K", "5", "--iterations", "60",
+            "--batch", "16", "--quiet", "--checkpoint-every", "5"]
+    env = dict(os.environ)
+    ref = tmp_path / "ref.json"
+    subprocess.run(args + ["--out", str(ref)], check=True, env=env, timeout=300)
+    ck, out = tmp_path / "ck.pt", tmp_path / "out.json"
+    p = subprocess.Popen(args + ["--checkpoint", str(ck), "--out", str(out)], env=env)
+    import time
+    t0 = time.time()
+    while not ck.exists() and time.time() - t0 < 120:
+        time.sleep(0.05)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    assert ck.exists() and not out.exists()
+    assert torch_load(ck)["iteration"] < 60
+    subprocess.run(args + ["--checkpoint", str(ck), "--out", str(out)], check=True, env=env, timeout=300)
+    import json
+    assert json.loads(out.read_text())["sigmas"] == json.loads(ref.read_text())["sigmas"]
+
+
+class NaNAt:
+    """Exact Gaussian denoiser that returns NaN below a noise level."""
+    def __init__(self):
+        self.d = GaussianDenoiser(1.0, 1, sigma_min=0.0, sigma_max=3.0)
+        self.sigma_min, self.sigma_max, self.shape, self.prior_std = 0.0, 3.0, (1,), self.d.prior_std
+
+    def __call__(self, x, sigma, class_labels=None):
+        out = self.d(x, sigma)
+        return torch.where(torch.as_tensor(sigma).reshape(-1, 1) < 1.0, torch.nan * out, out)
+
+
+def test_non_finite_denoiser_stops_with_a_clear_error(tmp_path):
+    with pytest.raises(Diverged, match=r"non-finite f at rollout step k=\d+, sigma=0\.\d+"):
+        train(SMALL, ARTEnv(NaNAt(), 6), checkpoint=tmp_path / "ck.pt", progress=False)
+
+
+def test_config_validation():
+    with pytest.raises(ArtlibError, match="batch"):
+        TrainConfig(batch=0).validate()
+    with pytest.raises(ArtlibError, match="lr_actor"):
+        TrainConfig(lr_actor=-1.0).validate()
+
+
+def test_checkpoint_loads_weights_only(gauss1d, tmp_path):
+    ck = tmp_path / "ck.pt"
+    train(SMALL, ARTEnv(gauss1d, 3), checkpoint=ck, progress=False)
+    state = torch.load(ck, weights_only=True)  # nothing of ours is a pickle
+    assert state["iteration"] == SMALL.iterations and len(state["history"]["gamma"]) == SMALL.iterations
