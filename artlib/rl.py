@@ -34,7 +34,7 @@ class TrainConfig:
     """Policy-iteration count N (paper: 5,000)."""
     batch: int = 64
     """Rollouts per iteration B (paper: 1)."""
-    lr_actor: float = 1e-4
+    lr_actor: float = 1e-3
     """Adam step of the actor (paper: 1e-4)."""
     lr_critic: float = 1e-3
     """Adam step of the critic (paper: 1e-4)."""
@@ -47,13 +47,14 @@ class TrainConfig:
     """Units of the γ step; None: |that transversality value| (scale-free across models)."""
     lam: float = 0.1
     """Policy temperature λ: variance λ/(|Q| ∨ ε) (paper: 0.1)."""
-    eps: float = 1e-6
-    """Floor ε on |Q| in the variance (paper: 1e-6)."""
+    eps: float = 0.05
+    """Floor ε on |Q| in the variance λ/(|Q| ∨ ε) (paper: 1e-6). The paper's floor lets the policy
+    std reach ~300 where |Q| ≈ 0 (1-D: |x| ≈ 0); those samples swamp the actor's gradient."""
     theta_clip: float | None = 10.0
     """The environment applies θ clipped to [−c, c] (the policy's sample is kept for (22b)); None: no clip (paper)."""
     warmup: int = 50
     """Iterations at the start in which only the critic learns (actor and γ frozen; paper: 0)."""
-    natural: bool = True
+    natural: bool = False
     """Precondition (22b) by the policy's Fisher information: weight step k's score by the variance
     λ/|Q_k|, so the actor step no longer scales with |Q| (False: the paper's plain gradient)."""
     hidden: int = 128
@@ -75,7 +76,7 @@ class TrainConfig:
     def paper_protocol(**overrides: Any) -> "TrainConfig":
         """The paper's Algorithm 1 settings: one rollout per iteration, Adam 1e-4, N = 5,000."""
         base = dict(iterations=5000, batch=1, lr_actor=1e-4, lr_critic=1e-4, lr_gamma=1e-4,
-                    natural=False, warmup=0, gamma0=0.0, gamma_scale=1.0, theta_clip=None)
+                    eps=1e-6, warmup=0, gamma0=0.0, gamma_scale=1.0, theta_clip=None)
         return TrainConfig(**{**base, **overrides})
 
     def validate(self) -> "TrainConfig":
