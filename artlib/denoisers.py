@@ -7,8 +7,6 @@ models have exact D, so every error measured on them is the solver's alone.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-
 import torch
 
 from .errors import ArtlibError
@@ -84,13 +82,6 @@ class GMMDenoiser:
         w = torch.softmax(logp, dim=1)                                      # [B, J]
         shrunk = torch.einsum("bje,jde->bjd", proj * (self.evals / var), self.evecs) + self.means
         return (w.unsqueeze(-1) * shrunk).sum(1).reshape(x.shape).to(x.dtype)
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """A parsed model string: its kind and numeric options."""
-    kind: str
-    options: dict
 
 
 _MODELS_HELP = "gauss1d, gaussian:c=C,dim=D[,sigma_min=..,sigma_max=..]"
