@@ -10,6 +10,7 @@ The environment knows nothing of networks or optimisers.
 """
 from __future__ import annotations
 
+import warnings
 from typing import Callable
 
 import torch
@@ -18,6 +19,10 @@ from torch.func import jvp
 from .denoisers import per_sample
 from .errors import ArtlibError
 from .schedules import _check_K
+
+# torch's forward-mode AD registers its decompositions through torch.jit.script on first use,
+# which warns on every run (an upstream deprecation that users cannot act on).
+warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated", category=FutureWarning)
 
 FEATURES = ("time", "state")
 
@@ -31,6 +36,7 @@ class ARTEnv:
         self.T = float(denoiser.sigma_max)
         self.dt = self.T / self.K
         self.class_labels = class_labels
+        self.device = torch.device(getattr(denoiser, "device", "cpu"))   # rollouts run where the model is
         # σ = 0 (ψ = T) makes Q a 0/0; evaluate there at a floor instead (σ_min for real models).
         self.sigma_floor = float(denoiser.sigma_min) if denoiser.sigma_min > 0 else 1e-6 * self.T
 
@@ -49,6 +55,21 @@ class ARTEnv:
         f = (self.denoise(x, sig) - x) / s
         _, dd = jvp(self.denoise, (x, sig), (f, -torch.ones_like(sig)))
         return f, dd / s
+
+    def drift(self, x: torch.Tensor, psi: torch.Tensor) -> torch.Tensor:
+        """F(x, ψ) alone: one forward pass [B, ...]."""
+        sig = self.sigma(psi)
+        return (self.denoise(x, sig) - x) / per_sample(sig, x)
+
+    def q_three_queries(self, x: torch.Tensor, psi: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The paper's path to the same (F, Q): a forward pass, a JVP in x (∇ₓD·F) and a separate
+        time-derivative query ∂_σD (a second JVP). The reference the one-JVP path is measured against."""
+        sig = self.sigma(psi)
+        s = per_sample(sig, x)
+        f = (self.denoise(x, sig) - x) / s
+        _, dx = jvp(lambda x_: self.denoise(x_, sig), (x,), (f,))
+        _, ds = jvp(lambda s_: self.denoise(x, s_), (sig,), (torch.ones_like(sig),))
+        return f, (dx - ds) / s
 
     def q_norm(self, x: torch.Tensor, psi: torch.Tensor) -> torch.Tensor:
         """|Q| per sample (Euclidean norm) [B]."""

@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from .env import ARTEnv
 from .errors import ArtlibError
@@ -45,12 +45,16 @@ class TrainConfig:
     """Initial multiplier γ; None: the transversality value −2 E|Q| at ψ = T under the identity clock."""
     gamma_scale: float | None = None
     """Units of the γ step; None: |that transversality value| (scale-free across models)."""
+    value_unit: float | None = None
+    """Rewards and values are divided by this before the critic sees them, so that its outputs are
+    O(1) for any model (the policy optimum does not change); None: |γ_T|·T with γ_T the
+    transversality multiplier below, the size of the multiplier's reward over the horizon."""
     lam: float = 0.1
     """Policy temperature λ: variance λ/(|Q| ∨ ε) (paper: 0.1)."""
     eps: float = 0.05
     """Floor ε on |Q| in the variance λ/(|Q| ∨ ε) (paper: 1e-6). The paper's floor lets the policy
     std reach ~300 where |Q| ≈ 0 (1-D: |x| ≈ 0); those samples swamp the actor's gradient."""
-    theta_clip: float | None = 10.0
+    theta_clip: float | None = 100.0
     """The environment applies θ clipped to [−c, c] (the policy's sample is kept for (22b)); None: no clip (paper)."""
     warmup: int = 50
     """Iterations at the start in which only the critic learns (actor and γ frozen; paper: 0)."""
@@ -65,6 +69,10 @@ class TrainConfig:
     """Features the actor sees: ``time`` (t, ψ) or ``state`` (adds log‖x‖, log|Q|)."""
     critic_features: str = "state"
     """Features the critic sees (same choices)."""
+    q_estimator: str = "jvp"
+    """How rollouts get |Q|: ``jvp`` (one forward-mode JVP per step, exact) or ``difference``
+    (|F_k − F_{k−1}| / (ψ_k − ψ_{k−1}) from consecutive drifts along the rollout: no evaluation
+    beyond the forward pass, first-order accurate; step 0 uses one JVP)."""
     distill_rollouts: int = 256
     """Rollouts of the final policy averaged by distillation."""
     seed: int = 0
@@ -76,7 +84,8 @@ class TrainConfig:
     def paper_protocol(**overrides: Any) -> "TrainConfig":
         """The paper's Algorithm 1 settings: one rollout per iteration, Adam 1e-4, N = 5,000."""
         base = dict(iterations=5000, batch=1, lr_actor=1e-4, lr_critic=1e-4, lr_gamma=1e-4,
-                    eps=1e-6, warmup=0, gamma0=0.0, gamma_scale=1.0, theta_clip=None)
+                    eps=1e-6, value_unit=1.0, warmup=0, gamma0=0.0, gamma_scale=1.0,
+                    theta_clip=None)
         return TrainConfig(**{**base, **overrides})
 
     def validate(self) -> "TrainConfig":
@@ -91,6 +100,12 @@ class TrainConfig:
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
                 raise ArtlibError(f"{name} must be a positive number, got {v!r}")
+        for name in ("value_unit", "gamma_scale", "theta_clip"):
+            v = getattr(self, name)
+            if v is not None and not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+                raise ArtlibError(f"{name} must be a positive number or None, got {v!r}")
+        if self.q_estimator not in ("jvp", "difference"):
+            raise ArtlibError(f"q_estimator must be jvp or difference, got {self.q_estimator!r}")
         if not (math.isfinite(self.lr_gamma) and self.lr_gamma >= 0):
             raise ArtlibError(f"lr_gamma must be >= 0, got {self.lr_gamma!r}")
         return self
@@ -165,18 +180,25 @@ class Diverged(ArtlibError):
 
 def rollout(env: ARTEnv, actor: Actor, cfg: TrainConfig, n: int, generator: torch.Generator) -> Rollout:
     """Roll out n trajectories with θ_k ~ N(μ_k, λ/(|Q_k| ∨ ε)) (no gradients)."""
-    x = initial_noise(env.denoiser, n, generator)
+    x = initial_noise(env.denoiser, n, generator, device=env.device)
     psi = x.new_zeros(n)
     fa, fc, th, mus, qs, psis = [], [], [], [], [], [psi]
     with torch.no_grad():
         for k in range(env.K):
             t = x.new_full((n,), k * env.dt)
-            f, qv = env.drift_and_q(x, psi)
-            q = qv.flatten(1).norm(dim=1)
+            if k == 0 or cfg.q_estimator == "jvp":
+                f, qv = env.drift_and_q(x, psi)
+                q = qv.flatten(1).norm(dim=1)
+            else:   # Q = dF/dψ along the path, from the drifts the rollout computes anyway
+                f = env.drift(x, psi)
+                dpsi = psi - psi_prev
+                q = torch.where(dpsi > 1e-9 * env.T,
+                                (f - f_prev).flatten(1).norm(dim=1) / dpsi.clamp(min=1e-300), q)
+            f_prev, psi_prev = f, psi
             feat = env.features(cfg.actor_features, t, x, psi, q)
             mu = actor(feat)
             theta = mu + torch.sqrt(cfg.lam / q.clamp(min=cfg.eps)) * torch.randn(
-                n, generator=generator, dtype=torch.float64)
+                n, generator=generator, dtype=torch.float64).to(env.device)   # drawn on CPU: same on any device
             _check_finite(env, k, psi, f=f, q=q, theta=theta)
             fa.append(feat)
             fc.append(env.features(cfg.critic_features, t, x, psi, q))
@@ -189,16 +211,24 @@ def rollout(env: ARTEnv, actor: Actor, cfg: TrainConfig, n: int, generator: torc
                    torch.stack(qs, 1), torch.stack(psis, 1))
 
 
+def identity_q_profile(env: ARTEnv, n: int, generator: torch.Generator) -> tuple[torch.Tensor, float]:
+    """Mean |Q| over n rollouts under the identity clock θ ≡ 1: at each of the K steps [K], and
+    at the end point ψ = T (σ at the environment's floor)."""
+    x = initial_noise(env.denoiser, n, generator, device=env.device)
+    psi = x.new_zeros(n)
+    q_steps = []
+    with torch.no_grad():
+        for _ in range(env.K):
+            f, qv = env.drift_and_q(x, psi)
+            q_steps.append(qv.flatten(1).norm(dim=1).mean())
+            x, psi = env.step(x, psi, torch.ones_like(psi), f)
+        return torch.stack(q_steps), env.q_norm(x, psi).mean().item()
+
+
 def transversality_gamma(env: ARTEnv, n: int, generator: torch.Generator) -> float:
     """γ = −2 E|Q(x, ψ=T)| θ(T) with θ ≡ 1: the free-end condition ∂L/∂θ = 0 at t = T under the
     identity clock, a scale-correct starting multiplier for any model."""
-    x = initial_noise(env.denoiser, n, generator)
-    psi = x.new_zeros(n)
-    with torch.no_grad():
-        for _ in range(env.K):
-            f, _ = env.drift_and_q(x, psi)
-            x, psi = env.step(x, psi, torch.ones_like(psi), f)
-        return -2.0 * env.q_norm(x, psi).mean().item()
+    return -2.0 * identity_q_profile(env, n, generator)[1]
 
 
 def _check_finite(env: ARTEnv, k: int, psi: torch.Tensor, **values: torch.Tensor) -> None:
@@ -215,10 +245,12 @@ def _check_finite(env: ARTEnv, k: int, psi: torch.Tensor, **values: torch.Tensor
 
 @dataclass
 class TrainResult:
-    """What ``train`` returns: the networks, γ and a history of named scalars per iteration."""
+    """What ``train`` returns: the networks, γ, the configuration with the model-dependent units
+    (γ₀, the γ step, the value unit) resolved, and a history of named scalars per iteration."""
     actor: Actor
     critic: Critic
     gamma: float
+    config: TrainConfig
     history: dict[str, list[float]] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -230,15 +262,18 @@ def train(cfg: TrainConfig, env: ARTEnv, *, checkpoint: str | os.PathLike | None
     gen = torch.Generator().manual_seed(cfg.seed)
     n_a = 2 if cfg.actor_features == "time" else 4
     n_c = 2 if cfg.critic_features == "time" else 4
-    actor = Actor(n_a, cfg.hidden, cfg.layers, gen)
-    critic = Critic(n_c, cfg.hidden, cfg.layers, gen)
+    actor = Actor(n_a, cfg.hidden, cfg.layers, gen).to(env.device)
+    critic = Critic(n_c, cfg.hidden, cfg.layers, gen).to(env.device)
     opt_a = torch.optim.Adam(actor.parameters(), lr=cfg.lr_actor)
     opt_c = torch.optim.Adam(critic.parameters(), lr=cfg.lr_critic)
     gamma, start = cfg.gamma0, 0
-    if gamma is None or cfg.gamma_scale is None:
+    if None in (cfg.gamma0, cfg.gamma_scale, cfg.value_unit):
         g_auto = transversality_gamma(env, cfg.distill_rollouts, torch.Generator().manual_seed(cfg.seed))
         gamma = g_auto if gamma is None else gamma
     gamma_scale = abs(g_auto) if cfg.gamma_scale is None else cfg.gamma_scale
+    v_unit = abs(g_auto) * env.T if cfg.value_unit is None else cfg.value_unit
+    # the settings in absolute units, as rollouts and distillation use them
+    eff = dataclasses.replace(cfg, gamma0=gamma, gamma_scale=gamma_scale, value_unit=v_unit)
     history: dict[str, list[float]] = {k: [] for k in ("return", "budget", "gamma", "td_abs", "mu0", "mu_end")}
     spent = 0.0
     if checkpoint is not None and Path(checkpoint).exists():
@@ -252,22 +287,23 @@ def train(cfg: TrainConfig, env: ARTEnv, *, checkpoint: str | os.PathLike | None
         gamma, start, history, spent = ck["gamma"], ck["iteration"], ck["history"], ck["seconds"]
 
     t0 = time.perf_counter()
-    t_grid = torch.arange(env.K + 1, dtype=torch.float64) * env.dt
+    t_grid = torch.arange(env.K + 1, dtype=torch.float64, device=env.device) * env.dt
     bar = tqdm(range(start, cfg.iterations), initial=start, total=cfg.iterations,
                desc=f"ART-RL K={env.K}", disable=not progress)
     for it in bar:
-        ro = rollout(env, actor, cfg, cfg.batch, gen)
+        ro = rollout(env, actor, eff, cfg.batch, gen)
         theta_env = _clip(ro.theta, cfg)
         cost = (ro.q * theta_env ** 2 + gamma * theta_env) * env.dt             # −reward per step [B, K]
 
-        v = critic(ro.feat_critic[:, :-1]) + cfg.lam * t_grid[:-1]            # V̂_k (20)
-        v_next = torch.cat([v[:, 1:], v.new_full((cfg.batch, 1), cfg.lam * env.T)], 1)
-        delta = (v_next - v - cost).detach()                                   # TD error
+        lam_v = eff.lam / v_unit                                                # λ in value units
+        v = critic(ro.feat_critic[:, :-1]) + lam_v * t_grid[:-1]               # V̂_k (20)
+        v_next = torch.cat([v[:, 1:], v.new_full((cfg.batch, 1), lam_v * env.T)], 1)
+        delta = (v_next - v - cost / v_unit).detach()                          # TD error
         loss_c = -(v * delta).sum(1).mean()                                    # (22a), semi-gradient
         opt_c.zero_grad(), loss_c.backward(), opt_c.step()
 
         mu = actor(ro.feat_actor)
-        var = cfg.lam / ro.q.clamp(min=cfg.eps)
+        var = eff.lam / ro.q.clamp(min=eff.eps)
         log_pi = -(ro.theta - mu) ** 2 / (2 * var)
         if cfg.natural:
             log_pi = log_pi * var
@@ -298,4 +334,4 @@ def train(cfg: TrainConfig, env: ARTEnv, *, checkpoint: str | os.PathLike | None
                 "opt_actor": opt_a.state_dict(), "opt_critic": opt_c.state_dict(),
                 "generator": gen.get_state(), "history": history,
                 "seconds": spent + time.perf_counter() - t0})
-    return TrainResult(actor, critic, gamma, history, spent + time.perf_counter() - t0)
+    return TrainResult(actor, critic, gamma, eff, history, spent + time.perf_counter() - t0)

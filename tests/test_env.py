@@ -59,3 +59,14 @@ def test_features_shapes(gauss1d):
     assert env.features("state", t, x, psi, q).shape == (3, 4)
     with pytest.raises(ValueError, match="unknown feature"):
         env.features("pixels", t, x, psi, q)
+
+
+def test_three_query_path_gives_the_same_q(gmm):
+    # The paper's three queries (forward, JVP in x, ∂σ D) and our one joint JVP compute the same Q.
+    env = ARTEnv(gmm, 10)
+    x = torch.randn(6, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(1)) * 3
+    psi = torch.linspace(0.5, 9.5, 6, dtype=torch.float64)
+    f1, q1 = env.drift_and_q(x, psi)
+    f3, q3 = env.q_three_queries(x, psi)
+    assert torch.allclose(f1, f3, rtol=0, atol=1e-12) and torch.allclose(q1, q3, rtol=1e-10, atol=1e-12)
+    assert torch.allclose(env.drift(x, psi), f1, rtol=0, atol=1e-12)

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from artlib.denoisers import GaussianDenoiser
-from artlib.distill import distill
+from artlib.distill import clock_steps, distill, learn_schedule
 from artlib.env import ARTEnv
 from artlib.errors import ArtlibError
 from artlib.io import torch_load
@@ -44,10 +44,33 @@ def test_transversality_gamma_1d(gauss1d):
 
 def test_training_is_deterministic(gauss1d):
     env = ARTEnv(gauss1d, 4)
-    a = distill(train(SMALL, env, progress=False).actor, env, SMALL).sigmas
-    b = distill(train(SMALL, env, progress=False).actor, env, SMALL).sigmas
+    a = distill(train(SMALL, env, progress=False), env).sigmas
+    b = distill(train(SMALL, env, progress=False), env).sigmas
     assert torch.equal(a, b)
     assert a.numel() == 5 and a[0] == 3.0 and a[-1] == 0 and (a[1:] < a[:-1]).all()
+
+
+def test_resolved_units(gauss1d):
+    # γ₀ defaults to the transversality value and the value unit to |γ₀|·T; explicit values stay.
+    env = ARTEnv(gauss1d, 4)
+    auto = train(SMALL, env, progress=False).config
+    assert auto.gamma0 < 0 and auto.value_unit == pytest.approx(abs(auto.gamma0) * env.T, rel=1e-12)
+    assert auto.gamma_scale == pytest.approx(abs(auto.gamma0), rel=1e-12)
+    fixed = train(dataclasses.replace(SMALL, gamma0=0.5, gamma_scale=2.0, value_unit=3.0), env,
+                  progress=False).config
+    assert (fixed.gamma0, fixed.gamma_scale, fixed.value_unit) == (0.5, 2.0, 3.0)
+    with pytest.raises(ArtlibError, match="value_unit"):
+        dataclasses.replace(SMALL, value_unit=0.0).validate()
+
+
+def test_learn_schedule_reuses_the_clock_at_K(gauss1d):
+    assert [clock_steps(k) for k in (1, 20, 37, 50, 400)] == [20, 20, 37, 50, 50]
+    learned = learn_schedule(gauss1d, 3, SMALL, steps=6, progress=False)
+    assert learned.env.K == 6 and learned.distilled.sigmas.numel() == 7
+    s = learned.sigmas
+    assert s.numel() == 4 and s[0] == 3.0 and s[-1] == 0 and (s[1:] < s[:-1]).all()
+    # the 3-step grid samples the 6-step clock at every other point
+    assert torch.allclose(s, learned.distilled.sigmas[::2], atol=1e-12)
 
 
 def test_checkpoint_rejects_another_config(gauss1d, tmp_path):
@@ -109,3 +132,20 @@ def test_checkpoint_loads_weights_only(gauss1d, tmp_path):
     train(SMALL, ARTEnv(gauss1d, 3), checkpoint=ck, progress=False)
     state = torch.load(ck, weights_only=True)  # nothing of ours is a pickle
     assert state["iteration"] == SMALL.iterations and len(state["history"]["gamma"]) == SMALL.iterations
+
+
+def test_difference_q_estimator_tracks_the_jvp(gauss1d):
+    # Along a rollout, |F_k − F_{k−1}|/Δψ is a first-order estimate of |Q| between the two points:
+    # on 200 steps it agrees with the JVP's |Q| to a few per cent (1-D: |Q| = |x|/(1+s²)²).
+    env = ARTEnv(gauss1d, 200)
+    cfg = dataclasses.replace(SMALL, lam=1e-12)   # θ ≡ μ ≡ 1: the identity clock
+    actor = train(dataclasses.replace(cfg, iterations=1), env, progress=False).actor
+    exact = rollout(env, actor, cfg, 32, torch.Generator().manual_seed(0)).q
+    diff = rollout(env, actor, dataclasses.replace(cfg, q_estimator="difference"), 32,
+                   torch.Generator().manual_seed(0)).q
+    assert torch.equal(diff[:, 0], exact[:, 0])                         # step 0 uses the JVP
+    mid = 0.5 * (exact[:, 1:] + exact[:, :-1])                          # Q between the points
+    rel = ((diff[:, 1:] - mid).abs() / mid.clamp(min=1e-3)).median()
+    assert rel < 0.02
+    with pytest.raises(ArtlibError, match="q_estimator"):
+        dataclasses.replace(SMALL, q_estimator="fd").validate()
