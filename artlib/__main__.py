@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -51,9 +52,8 @@ def resolve_schedule(spec: str, denoiser, K: int, *, seed: int = 0) -> tuple[tor
 
 def cmd_train(a: argparse.Namespace) -> int:
     from .denoisers import load_model
-    from .distill import distill
-    from .env import ARTEnv
-    from .rl import TrainConfig, train
+    from .distill import learn_schedule
+    from .rl import TrainConfig
     from .schedules import save_schedule
 
     den = load_model(a.model)
@@ -65,15 +65,16 @@ def cmd_train(a: argparse.Namespace) -> int:
                                        checkpoint_every=a.checkpoint_every).items()
                  if v is not None}
     cfg = TrainConfig(**{**base.__dict__, **overrides}).validate()
-    env = ARTEnv(den, a.K)
     ck = Path(a.checkpoint) if a.checkpoint else None
-    res = train(cfg, env, checkpoint=ck, progress=not a.quiet)
-    d = distill(res.actor, env, cfg)
-    save_schedule(out, d.sigmas, solver=a.solver, method="art-rl", model=a.model,
+    steps = a.K if a.paper and a.steps is None else a.steps
+    learned = learn_schedule(den, a.K, cfg, steps=steps, checkpoint=ck, progress=not a.quiet)
+    res = learned.run
+    save_schedule(out, learned.sigmas, solver=a.solver, method="art-rl", model=a.model,
                   sigma_min=den.sigma_min, sigma_max=den.sigma_max, seed=cfg.seed,
-                  train_seconds=round(res.seconds, 3), config=cfg.__dict__,
-                  final_gamma=res.gamma, created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
-    print(f"wrote {out} (K={a.K}, {res.seconds:.1f} s)", file=sys.stderr)
+                  train_steps=learned.env.K, train_seconds=round(res.seconds, 3),
+                  config=res.config.__dict__, final_gamma=res.gamma,
+                  created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    print(f"wrote {out} (K={a.K}, trained on {learned.env.K} steps, {res.seconds:.1f} s)", file=sys.stderr)
     return 0
 
 
@@ -108,6 +109,40 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
     return 0
 
 
+def _write_png(path: Path, img) -> None:
+    """A uint8 image [H, W] or [H, W, 3] as PNG, atomically."""
+    import matplotlib.image as mpimg
+
+    from .io import atomic_write
+    atomic_write(path, lambda tmp: mpimg.imsave(tmp, img, cmap="gray", vmin=0, vmax=255, format="png"))
+
+
+def cmd_sample(a: argparse.Namespace) -> int:
+    from .denoisers import load_model
+    from .plotting import image_grid, to_uint8
+    from .samplers import check_solver, parse_seeds, sample, seeded_batch
+
+    seeds = parse_seeds(a.seeds)
+    check_solver(a.solver)
+    outdir = Path(a.outdir)
+    if outdir.exists() and not outdir.is_dir():
+        raise ArtlibError(f"--outdir {outdir} exists and is not a directory")
+    den = load_model(a.model)
+    sigmas, method = resolve_schedule(a.schedule, den, a.K, seed=0)
+    (outdir / "images").mkdir(parents=True, exist_ok=True)
+    for i in range(0, len(seeds), a.batch):
+        chunk = seeds[i:i + a.batch]
+        x0, labels = seeded_batch(den, chunk)
+        x = sample(den, x0, sigmas, solver=a.solver, class_labels=labels, progress=not a.quiet)
+        for seed, img in zip(chunk, to_uint8(x.clamp(-1, 1))):
+            img = img[..., 0] if img.shape[-1] == 1 else img
+            _write_png(outdir / "images" / f"{seed:06d}.png", img)
+        if i == 0:
+            _write_png(outdir / "grid.png", image_grid(x[:64].clamp(-1, 1), nrow=8))
+    print(f"wrote {len(seeds)} images and grid.png to {outdir} ({method}, K={a.K}, {a.solver})", file=sys.stderr)
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that reports bad arguments as one-line ArtlibErrors instead of usage + exit."""
 
@@ -126,7 +161,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--iterations", type=_positive_int("--iterations"), help="policy iterations N")
     t.add_argument("--batch", type=_positive_int("--batch"), help="rollouts per iteration B")
     t.add_argument("--seed", type=int, help="random seed (default 0)")
-    t.add_argument("--paper", action="store_true", help="the paper's protocol (B=1, Adam 1e-4, N=5000)")
+    t.add_argument("--steps", type=_positive_int("--steps"),
+                   help="clock steps of the training environment (default: K clamped to [20, 50]; "
+                        "with --paper: K); the learned clock is re-used at K steps")
+    t.add_argument("--paper", action="store_true", help="the paper's protocol (B=1, Adam 1e-4, N=5000, trained at K)")
     t.add_argument("--checkpoint", help="checkpoint file: written periodically, resumed from if present")
     t.add_argument("--checkpoint-every", type=_positive_int("--checkpoint-every"), help="iterations between checkpoints")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -143,8 +181,32 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true", help="print one JSON object")
     e.set_defaults(func=cmd_evaluate)
 
+    sp = sub.add_parser("sample", help="sample images with a schedule; write PNGs and a grid")
+    sp.add_argument("--model", required=True, help="e.g. digits, faces, patches or edm:PATH_OR_URL")
+    sp.add_argument("--schedule", required=True, help="FILE.json, uniform, edm, edm:rho=R or optimal")
+    sp.add_argument("--K", required=True, type=_positive_int("--K"))
+    sp.add_argument("--solver", default="heun", choices=["euler", "heun"])
+    sp.add_argument("--seeds", default="0-63", help="seeds as EDM writes them: 0-63 or 1,5,9")
+    sp.add_argument("--batch", type=_positive_int("--batch"), default=64, help="images per batch")
+    sp.add_argument("--outdir", required=True, help="output folder: images/NNNNNN.png and grid.png")
+    sp.add_argument("--quiet", action="store_true")
+    sp.set_defaults(func=cmd_sample)
+
+    fn = sub.add_parser("fit-net", help="train the small EDM-preconditioned network on the digits stand-in")
+    fn.add_argument("--steps", type=_positive_int("--steps"), default=4000)
+    fn.add_argument("--seed", type=int, default=0)
+    fn.add_argument("--out", required=True, help="output weights file (.pt, weights only)")
+    fn.add_argument("--quiet", action="store_true")
+    fn.set_defaults(func=lambda a: __import__("artlib.smallnet", fromlist=["cmd_fit_net"]).cmd_fit_net(a))
+
+    for cmd in (t, e, sp):
+        cmd.add_argument("--edm-repo", help="clone of github.com/NVlabs/edm, needed by edm: models "
+                                            "(or set ARTLIB_EDM_REPO)")
+
+    from .bench import add_parser as add_bench
     from .reproduce import add_parser as add_reproduce
     add_reproduce(sub)
+    add_bench(sub)
     return p
 
 
@@ -152,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
+        if getattr(args, "edm_repo", None):
+            os.environ["ARTLIB_EDM_REPO"] = args.edm_repo
         return args.func(args)
     except ArtlibError as e:
         print(f"error: {e}", file=sys.stderr)

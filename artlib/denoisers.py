@@ -6,6 +6,7 @@ models have exact D, so every error measured on them is the solver's alone.
 """
 from __future__ import annotations
 
+import copy
 import math
 import torch
 
@@ -51,10 +52,13 @@ class GMMDenoiser:
     With Σ_j = U_j diag(λ_j) U_jᵀ, the posterior mean is
     D(x; σ) = Σ_j w_j(x) [μ_j + U_j diag(λ_j/(λ_j+σ²)) U_jᵀ (x − μ_j)],
     w_j ∝ π_j N(x; μ_j, Σ_j + σ² I). Data are vectors of length ``dim``; ``shape`` may be an image shape.
+    With ``component_labels`` [J] (class of each component) the model is class-conditional: EDM's
+    one-hot ``class_labels`` [B, label_dim] restrict the mixture to that class's components.
     """
 
     def __init__(self, weights: torch.Tensor, means: torch.Tensor, covs: torch.Tensor, *,
-                 shape: tuple[int, ...] | None = None, sigma_min: float = 0.002, sigma_max: float = 80.0):
+                 shape: tuple[int, ...] | None = None, sigma_min: float = 0.002, sigma_max: float = 80.0,
+                 component_labels: torch.Tensor | None = None):
         weights = torch.as_tensor(weights, dtype=torch.float64)
         means = torch.as_tensor(means, dtype=torch.float64)
         covs = torch.as_tensor(covs, dtype=torch.float64)
@@ -71,6 +75,22 @@ class GMMDenoiser:
         self.sigma_min, self.sigma_max = float(sigma_min), float(sigma_max)
         total_var = (weights / weights.sum() * evals.sum(1)).sum() / dim
         self.prior_std = math.sqrt(self.sigma_max ** 2 + float(total_var))
+        self.label_dim = 0
+        if component_labels is not None:
+            component_labels = torch.as_tensor(component_labels, dtype=torch.int64)
+            if component_labels.shape != (J,) or component_labels.min() < 0:
+                raise ArtlibError("gmm: component_labels must be [J] non-negative class indices")
+            self.label_dim = int(component_labels.max()) + 1
+            self._member = torch.nn.functional.one_hot(component_labels, self.label_dim).to(torch.float64)
+
+    def to(self, device) -> "GMMDenoiser":
+        """A copy of the mixture with its tensors on ``device`` (``self`` is left as it is)."""
+        new = copy.copy(self)
+        new.device = torch.device(device)
+        for name in ("log_w", "means", "evals", "evecs", "_member"):
+            if hasattr(self, name):
+                setattr(new, name, getattr(self, name).to(new.device))
+        return new
 
     def __call__(self, x: torch.Tensor, sigma: torch.Tensor | float, class_labels=None) -> torch.Tensor:
         B = x.shape[0]
@@ -79,12 +99,15 @@ class GMMDenoiser:
         proj = torch.einsum("bjd,jde->bje", xf - self.means, self.evecs)   # coordinates in eigenbases
         var = self.evals + s2                                               # [B, J, d]
         logp = self.log_w - 0.5 * (proj ** 2 / var + torch.log(var)).sum(-1)
+        if self.label_dim and class_labels is not None:
+            logp = logp + torch.log(class_labels.to(torch.float64) @ self._member.T)  # −inf off-class
         w = torch.softmax(logp, dim=1)                                      # [B, J]
         shrunk = torch.einsum("bje,jde->bjd", proj * (self.evals / var), self.evecs) + self.means
         return (w.unsqueeze(-1) * shrunk).sum(1).reshape(x.shape).to(x.dtype)
 
 
-_MODELS_HELP = "gauss1d, gaussian:c=C,dim=D[,sigma_min=..,sigma_max=..]"
+_MODELS_HELP = ("gauss1d, gaussian:c=C,dim=D[,sigma_min=..,sigma_max=..], "
+                "digits|faces|patches[:components=J,conditional=1], digits-net[:WEIGHTS], edm:PATH_OR_URL")
 
 
 def load_model(spec: str):
@@ -105,4 +128,21 @@ def load_model(spec: str):
             raise ArtlibError(f"{what}: dim must be an integer, got {dim:g}")
         return GaussianDenoiser(c=opts.get("c", 1.0), dim=int(dim),
                                 sigma_min=opts.get("sigma_min", 0.002), sigma_max=opts.get("sigma_max", 80.0))
+    if kind in ("digits", "faces", "patches"):
+        from .standins import gmm_standin
+        opts = parse_kv(rest, what=what)
+        check_options(opts, ["components", "conditional", "sigma_min", "sigma_max"], what=what)
+        j = opts.get("components")
+        if j is not None and (j != int(j) or j < 1):
+            raise ArtlibError(f"{what}: components must be a positive integer, got {j:g}")
+        if opts.get("conditional", 0) not in (0, 1):
+            raise ArtlibError(f"{what}: conditional must be 0 or 1")
+        return gmm_standin(kind, None if j is None else int(j), bool(opts.get("conditional", 0)),
+                           opts.get("sigma_min", 0.002), opts.get("sigma_max", 80.0))
+    if kind == "digits-net":
+        from .smallnet import WEIGHTS, load_net
+        return load_net(rest or WEIGHTS)
+    if kind == "edm":
+        from .edm import load_edm
+        return load_edm(rest)
     raise ArtlibError(f"unknown model {spec!r}; known models: {_MODELS_HELP}")

@@ -8,10 +8,9 @@ import numpy as np
 import torch
 
 from .denoisers import GaussianDenoiser, load_model
-from .distill import Distilled, distill
-from .env import ARTEnv
+from .distill import Learned, learn_schedule
 from .metrics import exact_w2, sample_w2_normal
-from .rl import TrainConfig, TrainResult, train
+from .rl import TrainConfig
 from .samplers import initial_noise, sample
 from .schedules import edm_sigmas, optimal_sigmas, uniform_sigmas
 
@@ -29,7 +28,7 @@ class OneDimResult:
     """Exact and sample W2 per schedule and K, plus the trained runs."""
     exact: dict[str, dict[int, float]] = field(default_factory=dict)
     sampled: dict[str, dict[int, float]] = field(default_factory=dict)
-    runs: dict[int, tuple[TrainResult, Distilled]] = field(default_factory=dict)
+    runs: dict[int, Learned] = field(default_factory=dict)
     seconds: dict[int, float] = field(default_factory=dict)
 
 
@@ -44,17 +43,18 @@ def baseline_schedules(den: GaussianDenoiser, K: int) -> dict[str, torch.Tensor]
 
 
 def one_dimensional(K_list, cfg: TrainConfig, *, n_samples: int = 100_000, seed: int = 0,
-                    model: str = "gauss1d", solver: str = "euler") -> OneDimResult:
-    """Train ART-RL per K, distil, and measure every schedule's exact and sample W2."""
+                    model: str = "gauss1d", solver: str = "euler", train_at_K: bool = False) -> OneDimResult:
+    """Train ART-RL per K, distil, and measure every schedule's exact and sample W2.
+
+    The clock is trained on ``clock_steps(K)`` steps and re-used at K, or on K steps exactly
+    (``train_at_K``, the paper's protocol)."""
     den = load_model(model)
     res = OneDimResult()
     for K in K_list:
         t0 = time.perf_counter()
-        env = ARTEnv(den, K)
-        run = train(cfg, env, progress=False)
-        dist = distill(run.actor, env, cfg)
-        res.runs[K], res.seconds[K] = (run, dist), time.perf_counter() - t0
-        grids = {**baseline_schedules(den, K), "ART-RL (ours)": dist.sigmas}
+        learned = learn_schedule(den, K, cfg, steps=K if train_at_K else None, progress=False)
+        res.runs[K], res.seconds[K] = learned, time.perf_counter() - t0
+        grids = {**baseline_schedules(den, K), "ART-RL (ours)": learned.sigmas}
         x0 = initial_noise(den, n_samples, torch.Generator().manual_seed(seed))
         for name, s in grids.items():
             res.exact.setdefault(name, {})[K] = exact_w2(den, s, solver)
@@ -73,8 +73,8 @@ def markdown_table(rows: dict[str, dict[int, float]], columns, *, fmt: str = "{:
     return "\n".join(lines)
 
 
-def theta_bands(dist: Distilled, T: float) -> dict[str, np.ndarray]:
-    """Per clock step: mean, IQR and 99% band of the normalised sampled θ, and of μ across rollouts."""
+def theta_bands(dist, T: float) -> dict[str, np.ndarray]:
+    """Per clock step of a ``Distilled``: mean, IQR and 99% band of the normalised sampled θ, and of μ across rollouts."""
     th = dist.theta / (dist.theta.sum(1, keepdim=True) * T / dist.theta.shape[1]) * T
     mu = dist.mu
     q = lambda a, p: np.quantile(a.numpy(), p, axis=0)  # noqa: E731
@@ -90,3 +90,105 @@ def optimal_theta_1d(t: np.ndarray, T: float = 3.0) -> np.ndarray:
     phi = np.concatenate([[0.0], np.cumsum(0.5 * (w[1:] + w[:-1]) * np.diff(u))])
     psi = np.interp(t / T * phi[-1], phi, u)
     return phi[-1] / T * (1 + (T - psi) ** 2) ** 0.75
+
+
+# ---------------------------------------------------------------------------------------------
+# Image tables (paper §5.2–5.3) on EDM checkpoints or the CPU stand-ins (SPEC §4.2)
+
+#: Quoted from the paper, FID (lower is better), NFE → value.
+PAPER_TABLE2 = {  # CIFAR-10, Heun
+    "Uniform": {3: 280.29, 9: 213.13, 13: 191.69, 19: 168.87, 35: 118.02},
+    "EDM": {3: 465.83, 9: 35.54, 13: 6.79, 19: 2.54, 35: 1.85},
+    "ART-RL": {3: 152.86, 9: 32.13, 13: 5.44, 19: 2.45, 35: 1.85},
+}
+PAPER_TABLE7 = {  # CIFAR-10, Euler
+    "Uniform": {2: 280.50, 5: 214.60, 7: 194.40, 10: 174.15, 30: 85.83, 50: 53.40, 80: 34.99},
+    "EDM": {2: 295.65, 5: 49.10, 7: 27.73, 10: 15.57, 30: 4.21, 50: 3.01, 80: 2.50},
+    "ART-RL": {2: 109.11, 5: 28.16, 7: 23.88, 10: 14.34, 30: 4.06, 50: 2.94, 80: 2.46},
+}
+PAPER_TABLE3 = {  # CIFAR-10, K = 18 schedule re-used, Heun
+    "EDM": {7: 85.80, 11: 14.42, 17: 3.11, 23: 2.06, 39: 1.85},
+    "ART-RL": {7: 33.73, 11: 6.59, 17: 2.57, 23: 2.00, 39: 1.85},
+}
+PAPER_TRANSFER = {  # Tables 4–6: the CIFAR-10 schedule on other data, Heun
+    "AFHQv2 64, EDM": {3: 375.76, 9: 27.88, 13: 7.56, 19: 2.99, 35: 2.11},
+    "AFHQv2 64, ART-RL": {3: 243.48, 9: 20.48, 13: 6.12, 19: 2.85, 35: 2.10},
+    "FFHQ 64, EDM": {3: 466.76, 9: 57.13, 13: 15.87, 19: 5.26, 35: 2.73},
+    "FFHQ 64, ART-RL": {3: 305.97, 9: 35.73, 13: 11.08, 19: 4.31, 35: 2.67},
+    "ImageNet 64, EDM": {3: 437.42, 9: 35.32, 13: 8.18, 19: 3.68, 35: 2.57},
+    "ImageNet 64, ART-RL": {3: 147.21, 9: 29.49, 13: 7.01, 19: 3.62, 35: 2.57},
+}
+
+
+def steps_for_nfe(nfe: int, solver: str) -> int:
+    """K with nfe(K, solver) = nfe: Euler K = NFE, Heun K = (NFE + 1)/2 (NFE must be odd)."""
+    if solver == "heun":
+        if nfe < 1 or nfe % 2 == 0:
+            raise ValueError(f"Heun spends an odd NFE (2K − 1); got {nfe}")
+        return (nfe + 1) // 2
+    return nfe
+
+
+@dataclass
+class Reference:
+    """A fixed batch of starting noises (one per seed), their labels and the fine reference solve."""
+    x0: torch.Tensor
+    labels: torch.Tensor | None
+    ref: torch.Tensor
+    ref_steps: int
+
+
+def reference_solve(den, seeds, *, ref_steps: int = 512) -> Reference:
+    """EDM-Heun on a ``ref_steps``-step ρ = 7 grid from each seed's noise: the 'true' endpoint."""
+    from .samplers import seeded_batch
+    x0, labels = seeded_batch(den, list(seeds), device=getattr(den, "device", "cpu"))
+    grid = edm_sigmas(ref_steps, den.sigma_min, den.sigma_max, 7.0)
+    return Reference(x0, labels, sample(den, x0, grid, solver="heun", class_labels=labels), ref_steps)
+
+
+def endpoint_rmse(den, sigmas: torch.Tensor, ref: Reference, solver: str) -> tuple[float, torch.Tensor]:
+    """Per-pixel RMSE of the sampler's endpoint against the reference from the same noise, and the samples."""
+    x = sample(den, ref.x0, sigmas, solver=solver, class_labels=ref.labels)
+    return float((x - ref.ref).pow(2).mean().sqrt()), x.cpu()
+
+
+def image_grids(den, K: int, learned: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+    """EDM (ρ = 7), uniform, the closed-form equidistribution grid and each learned clock at K steps."""
+    from .schedules import rescale_schedule
+    grids = {"EDM (rho=7)": edm_sigmas(K, den.sigma_min, den.sigma_max, 7.0),
+             "Uniform": uniform_sigmas(K, den.sigma_min, den.sigma_max),
+             "Closed-form optimum": optimal_sigmas(den, K)}
+    for name, s in (learned or {}).items():
+        grids[name] = s if s.numel() == K + 1 else rescale_schedule(s, K, den.sigma_max)
+    return grids
+
+
+@dataclass
+class ImageSweep:
+    """RMSE and Fréchet distance per schedule and NFE, the samples, and the sizes used."""
+    rmse: dict[str, dict[int, float]] = field(default_factory=dict)
+    frechet: dict[str, dict[int, float]] = field(default_factory=dict)
+    samples: dict[str, dict[int, torch.Tensor]] = field(default_factory=dict)
+    n: int = 0
+    n_held_out: int = 0
+
+
+def image_sweep(den, nfe_list, solver: str, ref: Reference, *, learned: dict[str, torch.Tensor] | None = None,
+                held_out: torch.Tensor | None = None) -> ImageSweep:
+    """Every schedule of ``image_grids`` at every NFE: endpoint RMSE (and Fréchet distance in
+    pixel space to ``held_out`` data, squared, as FID is)."""
+    from .metrics import frechet_distance_samples
+    out = ImageSweep(n=ref.x0.shape[0], n_held_out=0 if held_out is None else held_out.shape[0])
+    for nfe_ in nfe_list:
+        for name, s in image_grids(den, steps_for_nfe(nfe_, solver), learned).items():
+            err, x = endpoint_rmse(den, s, ref, solver)
+            out.rmse.setdefault(name, {})[nfe_] = err
+            out.samples.setdefault(name, {})[nfe_] = x
+            if held_out is not None:
+                out.frechet.setdefault(name, {})[nfe_] = frechet_distance_samples(x, held_out)
+    return out
+
+
+def ratio_rows(rows: dict[str, dict[int, float]], against: str) -> dict[str, dict[int, float]]:
+    """Each row divided by the row ``against``, column by column."""
+    return {f"{k} / {against}": {c: v[c] / rows[against][c] for c in v} for k, v in rows.items() if k != against}

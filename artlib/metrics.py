@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import torch
@@ -45,10 +46,12 @@ def frechet_distance(mu1: np.ndarray, cov1: np.ndarray, mu2: np.ndarray, cov2: n
     """Squared Fréchet (W2) distance between N(mu1, cov1) and N(mu2, cov2), as in FID."""
     mu1, mu2 = np.atleast_1d(mu1), np.atleast_1d(mu2)
     cov1, cov2 = np.atleast_2d(cov1), np.atleast_2d(cov2)
-    covmean = linalg.sqrtm(cov1 @ cov2)
-    if not np.isfinite(covmean).all():
-        off = np.eye(cov1.shape[0]) * 1e-6
-        covmean = linalg.sqrtm((cov1 + off) @ (cov2 + off))
+    with warnings.catch_warnings():   # singular products are expected (e.g. constant pixels)
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)
+        covmean = linalg.sqrtm(cov1 @ cov2)
+        if not np.isfinite(covmean).all():
+            off = np.eye(cov1.shape[0]) * 1e-6
+            covmean = linalg.sqrtm((cov1 + off) @ (cov2 + off))
     covmean = np.real(covmean)
     return float(np.sum((mu1 - mu2) ** 2) + np.trace(cov1) + np.trace(cov2) - 2 * np.trace(covmean))
 

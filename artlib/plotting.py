@@ -9,3 +9,23 @@ def style() -> None:
         "grid.alpha": 0.3, "axes.spines.top": False, "axes.spines.right": False,
         "legend.frameon": False, "figure.figsize": (6.4, 3.6),
     })
+
+
+def to_uint8(x):
+    """Images in [−1, 1] [n, C, H, W] → uint8 [n, H, W, C] as EDM saves them (x·127.5 + 128, clipped)."""
+    import numpy as np
+    a = np.asarray(x, dtype=np.float64) * 127.5 + 128
+    return np.clip(a, 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
+
+
+def image_grid(x, nrow: int = 8, pad: int = 1):
+    """A uint8 mosaic [rows·(H+pad), nrow·(W+pad), C] of images in [−1, 1] [n, C, H, W]."""
+    import numpy as np
+    imgs = to_uint8(x)
+    n, h, w, c = imgs.shape
+    rows = -(-n // nrow)
+    grid = np.full((rows * (h + pad) + pad, nrow * (w + pad) + pad, c), 255, np.uint8)
+    for i in range(n):
+        r, q = divmod(i, nrow)
+        grid[pad + r * (h + pad):pad + r * (h + pad) + h, pad + q * (w + pad):pad + q * (w + pad) + w] = imgs[i]
+    return grid[..., 0] if c == 1 else grid

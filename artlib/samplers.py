@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Callable, Optional
 
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from .errors import ArtlibError
 from .schedules import validate_sigmas
@@ -78,6 +78,40 @@ def euler(denoiser, x, sigmas, **kw) -> torch.Tensor:
 def heun(denoiser, x, sigmas, **kw) -> torch.Tensor:
     """EDM's Heun sampler, NFE = 2K − 1 (see ``sample``)."""
     return sample(denoiser, x, sigmas, solver="heun", **kw)
+
+
+def seeded_batch(denoiser, seeds, *, device="cpu") -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Starting noise and class labels for a list of seeds, as EDM's ``generate.py`` draws them:
+    one generator per seed draws the latent, then (class-conditional models) the class index,
+    one-hot [n, label_dim]; unconditional models get None. A seed gives the same image in any
+    batch. (EDM draws on the GPU's generator, so values agree with EDM only on the same device type.)"""
+    label_dim = int(getattr(denoiser, "label_dim", 0) or 0)
+    std = getattr(denoiser, "prior_std", denoiser.sigma_max)
+    zs, labels = [], []
+    for s in seeds:
+        g = torch.Generator().manual_seed(int(s))
+        zs.append(torch.randn(tuple(denoiser.shape), generator=g, dtype=torch.float64))
+        if label_dim:
+            labels.append(int(torch.randint(label_dim, (1,), generator=g)))
+    x = (torch.stack(zs) * std).to(device)
+    if not label_dim:
+        return x, None
+    return x, torch.eye(label_dim, dtype=torch.float64)[labels].to(device)
+
+
+def parse_seeds(text: str) -> list[int]:
+    """EDM's seed syntax: ``0-63``, ``1,5,9`` or a mix ``0-3,10``; rejects empty or reversed ranges."""
+    seeds: list[int] = []
+    for part in str(text).split(","):
+        a, sep, b = part.strip().partition("-")
+        try:
+            lo, hi = int(a), int(b) if sep else int(a)
+        except ValueError:
+            raise ArtlibError(f"--seeds: cannot parse {part!r}; use e.g. 0-63 or 1,5,9") from None
+        if lo < 0 or hi < lo:
+            raise ArtlibError(f"--seeds: range {part!r} is empty or negative; use low-high with low <= high")
+        seeds.extend(range(lo, hi + 1))
+    return seeds
 
 
 def initial_noise(denoiser, n: int, generator: torch.Generator | None = None, *,

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import math
 import os
+import weakref
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 import torch
 
 from .errors import ArtlibError
-from .io import read_json, write_json
+from .io import atomic_write, read_json, write_json
 
 FORMAT = "artlib.schedule/1"
 
@@ -131,10 +133,9 @@ def rescale_schedule(sigmas: torch.Tensor, K: int, sigma_max: float) -> torch.Te
 
 def save_schedule(path: str | os.PathLike, sigmas: torch.Tensor, *, solver: str, method: str,
                   model: str, sigma_min: float, sigma_max: float, **provenance: Any) -> None:
-    """Write a schedule as JSON (format ``artlib.schedule/1``), atomically.
-
-    ``sigmas`` is the plain descending list with a trailing 0 that diffusers' ``sigmas=`` and
-    k-diffusion samplers take unchanged.
+    """Write a schedule as JSON (format ``artlib.schedule/1``), atomically, and beside it
+    ``<name>.sigmas.txt``: the bare descending σ list with its trailing 0, one line, in the form
+    diffusers (``set_timesteps(sigmas=...)``) and k-diffusion samplers take unchanged.
     """
     from . import __version__
     from .samplers import nfe
@@ -154,6 +155,14 @@ def save_schedule(path: str | os.PathLike, sigmas: torch.Tensor, *, solver: str,
         "artlib_version": __version__,
         **provenance,
     })
+    atomic_write(export_path(path), lambda tmp: Path(tmp).write_text(
+        "[" + ", ".join(repr(float(v)) for v in s.tolist()) + "]\n"))
+
+
+def export_path(path: str | os.PathLike) -> Path:
+    """The plain σ list written beside a schedule JSON: ``NAME.json`` → ``NAME.sigmas.txt``."""
+    p = Path(path)
+    return p.with_name((p.name[:-5] if p.name.endswith(".json") else p.name) + ".sigmas.txt")
 
 
 def load_schedule(path: str | os.PathLike, *, sigma_max: float | None = None,
@@ -212,6 +221,13 @@ def optimal_sigmas(denoiser, K: int, *, n: int = 256, fine_steps: int = 512, see
     from .samplers import initial_noise
 
     fine = edm_sigmas(fine_steps, denoiser.sigma_min, denoiser.sigma_max)
-    env = ARTEnv(denoiser, 1, class_labels=class_labels)
-    x0 = initial_noise(denoiser, n, torch.Generator().manual_seed(seed))
-    return equidistributed_sigmas(K, fine, mean_q_along(env, fine, x0))
+    key = (n, fine_steps, seed)
+    cache = _Q_PROFILES.setdefault(denoiser, {}) if class_labels is None else {}
+    if key not in cache:   # the profile does not depend on K: compute it once per model
+        env = ARTEnv(denoiser, 1, class_labels=class_labels)
+        x0 = initial_noise(denoiser, n, torch.Generator().manual_seed(seed))
+        cache[key] = mean_q_along(env, fine, x0)
+    return equidistributed_sigmas(K, fine, cache[key])
+
+
+_Q_PROFILES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()

@@ -87,3 +87,32 @@ def test_schedule_loader_never_crashes(tmp_path_factory, content):
     except ArtlibError:
         return
     assert s[-1] == 0 and bool((s[1:] < s[:-1]).all())
+
+
+def test_sample_writes_images_per_seed(tmp_path, capsys):
+    import matplotlib.image as mpimg
+    assert main(["sample", "--model", "digits", "--schedule", "edm", "--K", "5", "--seeds", "3-5",
+                 "--batch", "2", "--outdir", str(tmp_path), "--quiet"]) == 0
+    files = sorted(p.name for p in (tmp_path / "images").iterdir())
+    assert files == ["000003.png", "000004.png", "000005.png"]
+    alone = tmp_path / "alone"
+    assert main(["sample", "--model", "digits", "--schedule", "edm", "--K", "5", "--seeds", "5",
+                 "--outdir", str(alone), "--quiet"]) == 0
+    # a seed gives the same image whichever batch it is in
+    assert (mpimg.imread(tmp_path / "images" / "000005.png") == mpimg.imread(alone / "images" / "000005.png")).all()
+    assert (tmp_path / "grid.png").is_file()
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--seeds", "5-2"], "--seeds"),
+    (["--model", "edm:/nonexistent/net.pkl"], "does not exist"),
+    (["--model", "edm:http://example.com/x.pkl"], "only https"),
+    (["--model", "digits:components=0"], "components"),
+])
+def test_sample_bad_input_exits_2(tmp_path, args, needle):
+    base = {"--model": "digits", "--schedule": "edm", "--K": "3", "--seeds": "0-1", "--outdir": str(tmp_path / "o")}
+    base.update(dict(zip(args[::2], args[1::2])))
+    r = run("sample", *[x for kv in base.items() for x in kv])
+    assert r.returncode == 2 and needle in r.stderr and "Traceback" not in r.stderr
+    errors = [ln for ln in r.stderr.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 1 and needle in errors[0]

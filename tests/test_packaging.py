@@ -2,6 +2,7 @@
 from pathlib import Path
 
 import nbformat
+import papermill
 import pytest
 import yaml
 
@@ -60,5 +61,9 @@ def test_every_profile_notebook_exists_and_is_in_the_toc():
         assert (ROOT / "notebooks" / f"{name}.ipynb").is_file()
         assert f"executed/{name}" in toc
         assert {"ci", "paper"} <= set(entry) and entry["reproduces"]
+        # papermill only warns about a parameter the notebook does not declare: fail here instead
+        declared = set(papermill.inspect_notebook(str(ROOT / "notebooks" / f"{name}.ipynb")))
+        for profile in ("ci", "paper"):
+            assert set(entry[profile]) <= declared, (name, profile, set(entry[profile]) - declared)
     book = yaml.safe_load((ROOT / "book" / "_config.yml").read_text())
     assert book["execute"]["execute_notebooks"] == "off" and book["only_build_toc_files"] is True

@@ -1,3 +1,4 @@
+import ast
 import json
 
 import numpy as np
@@ -84,6 +85,9 @@ def test_json_roundtrip(tmp_path):
     assert torch.equal(s, s2)  # full precision survives JSON
     assert meta["nfe"] == 9 and meta["K"] == 5 and meta["seed"] == 3 and meta["format"] == "artlib.schedule/1"
     assert "artlib_version" in meta
+    # the bare list beside it parses (as JSON and as a Python literal) to the same floats
+    bare = (tmp_path / "s.sigmas.txt").read_text()
+    assert json.loads(bare) == s.tolist() == ast.literal_eval(bare)
 
 
 @pytest.mark.parametrize("content,msg", [

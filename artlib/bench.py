@@ -1,0 +1,153 @@
+"""``python -m artlib bench``: the training engine's speed, measured in one run (a benchmark,
+not a test — machines are shared and noisy, so only ratios within one run are meaningful).
+
+Prints, with the machine, torch version and date in its header:
+1. the cost of one Q evaluation over one denoiser forward pass, for our joint-tangent JVP and for
+   the paper's three queries (forward, JVP in x, ∂σD), on the 1-D model, the digits mixture and
+   the small trained network;
+2. rollout throughput (trajectory-steps per second) at B = 1, 16, 256;
+3. wall time of learning the 1-D K = 100 schedule with this project's defaults against the paper's
+   protocol (extrapolated from its first iterations), and with the difference-of-drifts Q;
+4. peak memory (resident set; CUDA allocator peak on a GPU).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import platform
+import resource
+import time
+
+import torch
+
+
+def _time(fn, *, min_seconds: float = 0.3, repeats: int = 3) -> float:
+    """Best-of-``repeats`` mean seconds per call, each repeat running ≥ ``min_seconds``."""
+    fn()
+    best = float("inf")
+    for _ in range(repeats):
+        n, t0 = 0, time.perf_counter()
+        while True:
+            fn()
+            n += 1
+            el = time.perf_counter() - t0
+            if el >= min_seconds:
+                break
+        best = min(best, el / n)
+    return best
+
+
+def _models():
+    from .denoisers import load_model
+    from .smallnet import WEIGHTS
+    out = {"1-D (gauss1d)": load_model("gauss1d"), "digits mixture": load_model("digits")}
+    if WEIGHTS.is_file():
+        out["small network (digits-net)"] = load_model("digits-net")
+    return out
+
+
+def q_cost(models: dict, batch: int, device: str) -> dict[str, dict[str, float]]:
+    """Seconds per forward, per Q (joint JVP, one call incl. its forward) and per 3-query Q."""
+    from .env import ARTEnv
+    from .samplers import initial_noise
+    rows = {}
+    for name, den in models.items():
+        env = ARTEnv(den, 10)
+        x = initial_noise(den, batch, torch.Generator().manual_seed(0), device=device) / den.prior_std
+        psi = torch.full((batch,), 0.5 * env.T, dtype=torch.float64, device=device)
+        with torch.no_grad():
+            t_fwd = _time(lambda: env.drift(x, psi))
+            t_q1 = _time(lambda: env.drift_and_q(x, psi))
+            t_q3 = _time(lambda: env.q_three_queries(x, psi))
+        rows[name] = {"forward_ms": 1e3 * t_fwd, "F+Q one JVP / forward": t_q1 / t_fwd,
+                      "F+Q three queries / forward": t_q3 / t_fwd}
+    return rows
+
+
+def throughput(den, batches, K: int = 20) -> dict[int, float]:
+    """Trajectory-steps per second of ART-RL rollouts (policy + env, no learning) per batch size."""
+    from .env import ARTEnv
+    from .rl import Actor, TrainConfig, rollout
+    env, cfg = ARTEnv(den, K), TrainConfig()
+    actor = Actor(2, cfg.hidden, cfg.layers, torch.Generator().manual_seed(0))
+    out = {}
+    for b in batches:
+        g = torch.Generator().manual_seed(0)
+        out[b] = b * K / _time(lambda: rollout(env, actor, cfg, b, g), min_seconds=0.5, repeats=2)
+    return out
+
+
+def time_to_quality(K: int, paper_iterations: int) -> dict[str, float]:
+    """1-D: wall time and exact W2 / optimum for the defaults, the difference-Q variant and the
+    paper's protocol (timed over ``paper_iterations`` and extrapolated to 5,000)."""
+    import dataclasses
+
+    from .denoisers import load_model
+    from .distill import learn_schedule
+    from .env import ARTEnv
+    from .metrics import exact_w2
+    from .rl import TrainConfig, train
+    from .schedules import optimal_sigmas
+    den = load_model("gauss1d")
+    w_opt = exact_w2(den, optimal_sigmas(den, K), "euler")
+    out = {}
+    for label, cfg in (("default", TrainConfig()),
+                       ("default, difference Q", dataclasses.replace(TrainConfig(), q_estimator="difference"))):
+        t0 = time.perf_counter()
+        learned = learn_schedule(den, K, cfg, progress=False)
+        out[f"{label}: seconds"] = time.perf_counter() - t0
+        out[f"{label}: W2/optimum"] = exact_w2(den, learned.sigmas, "euler") / w_opt
+    paper = TrainConfig.paper_protocol(iterations=paper_iterations)
+    t0 = time.perf_counter()
+    train(paper, ARTEnv(den, K), progress=False)
+    out["paper protocol (5000 it, B=1): seconds, extrapolated"] = (time.perf_counter() - t0) * 5000 / paper_iterations
+    out["paper / default wall time"] = out["paper protocol (5000 it, B=1): seconds, extrapolated"] / out["default: seconds"]
+    return out
+
+
+def peak_memory_mb(device: str) -> dict[str, float]:
+    """Peak resident set of this process (and the CUDA allocator's peak on a GPU), MiB."""
+    out = {"peak RSS (MiB)": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    if device.startswith("cuda"):
+        out["peak CUDA allocated (MiB)"] = torch.cuda.max_memory_allocated() / 2 ** 20
+    return out
+
+
+def run(*, quick: bool = False, device: str = "cpu", as_json: bool = False) -> dict:
+    """Run every measurement and print it; returns the numbers."""
+    from .reproduce import device_name
+    header = {"date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+              "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, {device_name(device)}",
+              "torch": torch.__version__}
+    res = {"header": header}
+    models = _models()
+    res["q_cost"] = q_cost(models, 16 if quick else 64, device)
+    res["throughput"] = throughput(models["digits mixture"], [1, 16] if quick else [1, 16, 256])
+    res["time_to_quality_1d"] = time_to_quality(20 if quick else 100, 20 if quick else 200)
+    res["memory"] = peak_memory_mb(device)
+    if as_json:
+        print(json.dumps(res, indent=1))
+        return res
+    print("# artlib bench — " + "; ".join(f"{k}: {v}" for k, v in header.items()))
+    print("\n## Cost of (F, Q) over one forward pass (batch %d)" % (16 if quick else 64))
+    for name, r in res["q_cost"].items():
+        print(f"  {name:30s} forward {r['forward_ms']:7.3f} ms   one JVP {r['F+Q one JVP / forward']:5.2f}x"
+              f"   three queries {r['F+Q three queries / forward']:5.2f}x")
+    print("\n## Rollout throughput, digits mixture, K = 20 (trajectory-steps/s)")
+    for b, v in res["throughput"].items():
+        print(f"  B = {b:4d}: {v:10.0f}")
+    print("\n## Time to quality, 1-D example")
+    for k, v in res["time_to_quality_1d"].items():
+        print(f"  {k:55s} {v:9.3f}")
+    print("\n## Memory")
+    for k, v in res["memory"].items():
+        print(f"  {k}: {v:.0f}")
+    return res
+
+
+def add_parser(sub) -> None:
+    b = sub.add_parser("bench", help="measure the training engine's speed (prints ratios from one run)")
+    b.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run, about a minute)")
+    b.add_argument("--device", default="cpu")
+    b.add_argument("--json", action="store_true")
+    b.set_defaults(func=lambda a: (run(quick=a.quick, device=a.device, as_json=a.json), 0)[1])
