@@ -37,12 +37,16 @@ def _time(fn, *, min_seconds: float = 0.3, repeats: int = 3) -> float:
     return best
 
 
-def _models():
+def _models(device: str):
     from .denoisers import load_model
     from .smallnet import WEIGHTS
-    out = {"1-D (gauss1d)": load_model("gauss1d"), "digits mixture": load_model("digits")}
+    names = {"1-D (gauss1d)": "gauss1d", "digits mixture": "digits"}
     if WEIGHTS.is_file():
-        out["small network (digits-net)"] = load_model("digits-net")
+        names["small network (digits-net)"] = "digits-net"
+    out = {}
+    for label, spec in names.items():
+        den = load_model(spec)
+        out[label] = den.to(device) if hasattr(den, "to") else den
     return out
 
 
@@ -120,7 +124,7 @@ def run(*, quick: bool = False, device: str = "cpu", as_json: bool = False) -> d
               "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, {device_name(device)}",
               "torch": torch.__version__}
     res = {"header": header}
-    models = _models()
+    models = _models(device)
     res["q_cost"] = q_cost(models, 16 if quick else 64, device)
     res["throughput"] = throughput(models["digits mixture"], [1, 16] if quick else [1, 16, 256])
     res["time_to_quality_1d"] = time_to_quality(20 if quick else 100, 20 if quick else 200)

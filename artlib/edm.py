@@ -123,6 +123,10 @@ class EDMDenoiser:
         self.prior_std = self.sigma_max   # EDM draws latents N(0, I) scaled by the first σ
         self.dtype = next(net.parameters()).dtype if any(True for _ in net.parameters()) else torch.float32
 
+    def to(self, device) -> "EDMDenoiser":
+        """The same network on ``device``."""
+        return EDMDenoiser(self.net, device=device)
+
     def __call__(self, x: torch.Tensor, sigma, class_labels=None) -> torch.Tensor:
         sig = torch.as_tensor(sigma, dtype=x.dtype, device=x.device)
         if sig.ndim == 0:

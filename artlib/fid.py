@@ -1,0 +1,112 @@
+"""FID with torch-fidelity's Inception-v3 features (the TF-compatible "inception-v3-compat"
+network whose pool features FID is defined on), against EDM's reference statistics (an .npz
+with ``mu`` and ``sigma``) or a folder of images.
+
+EDM's protocol: 50,000 images from seeds 0–49999. torch-fidelity downloads its Inception
+weights on first use; offline, pass ``weights=`` / ``--inception-weights PATH`` (the file
+torch-fidelity stores as ``weights-inception-2015-12-05-6726825d.pth``). EDM computed its
+reference statistics with its own copy of the same TF network, so FIDs agree with EDM's up to
+small numerical differences between the two implementations.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from .errors import ArtlibError
+from .metrics import frechet_distance
+
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
+def inception(weights: str | os.PathLike | None = None, device: str = "cpu"):
+    """torch-fidelity's FID Inception returning 2048-d pool features, from a local file if given."""
+    from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+    if weights is not None and not Path(weights).is_file():
+        raise ArtlibError(f"Inception weights {weights} not found")
+    try:
+        net = FeatureExtractorInceptionV3("inception-v3-compat", ["2048"],
+                                          feature_extractor_weights_path=None if weights is None else str(weights))
+    except OSError as e:   # no network and no local weights
+        raise ArtlibError(f"cannot get the FID Inception weights ({e}); offline, pass "
+                          "--inception-weights PATH to torch-fidelity's weights file") from None
+    except Exception as e:
+        if weights is None:
+            raise
+        raise ArtlibError(f"Inception weights {weights} do not load: {str(e).splitlines()[0]}") from None
+    return net.eval().to(device)
+
+
+def _to_rgb_uint8(images: torch.Tensor) -> torch.Tensor:
+    if images.dtype != torch.uint8 or images.ndim != 4 or images.shape[1] not in (1, 3):
+        raise ArtlibError(f"FID needs uint8 images [N, 1 or 3, H, W], got {images.dtype} {tuple(images.shape)}")
+    return images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
+
+
+@torch.no_grad()
+def features(batches: Iterable[torch.Tensor], net, *, device: str = "cpu", progress: bool = False,
+             total: int | None = None) -> np.ndarray:
+    """Pool features [N, 2048] (float64) of uint8 image batches [n, C, H, W] (grey is repeated to RGB)."""
+    out = []
+    for b in tqdm(batches, disable=not progress, total=total, desc="Inception features"):
+        out.append(net(_to_rgb_uint8(b).to(device))[0].double().cpu().numpy())
+    if not out:
+        raise ArtlibError("FID: no images")
+    return np.concatenate(out)
+
+
+def statistics(feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mu, sigma) of features, as EDM's reference .npz files store them."""
+    if len(feats) < 2:
+        raise ArtlibError("FID statistics need at least 2 images")
+    return feats.mean(0), np.cov(feats, rowvar=False)
+
+
+def folder_batches(folder: str | os.PathLike, batch: int = 64) -> Iterator[torch.Tensor]:
+    """uint8 batches [n, C, H, W] of the images in a folder (sorted by name)."""
+    import matplotlib.image as mpimg
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ArtlibError(f"image folder {folder} does not exist or is not a directory")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in _IMAGE_SUFFIXES)
+    if not files:
+        raise ArtlibError(f"no .png/.jpg images in {folder}")
+    for i in range(0, len(files), batch):
+        imgs = []
+        for p in files[i:i + batch]:
+            a = mpimg.imread(p)
+            a = (a * 255).round().astype(np.uint8) if a.dtype != np.uint8 else a
+            a = a[..., None] if a.ndim == 2 else a[..., :3]
+            imgs.append(torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1))
+        yield torch.stack(imgs)
+
+
+def reference_statistics(ref: str | os.PathLike, net=None, *, device: str = "cpu",
+                         batch: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """(mu, sigma) from an .npz with ``mu`` and ``sigma`` (EDM's fid-refs) or from a folder of images."""
+    ref = Path(ref)
+    if ref.suffix == ".npz":
+        if not ref.is_file():
+            raise ArtlibError(f"reference statistics {ref} not found")
+        with np.load(ref) as z:
+            if "mu" not in z or "sigma" not in z:
+                raise ArtlibError(f"reference statistics {ref} need arrays 'mu' and 'sigma'")
+            return z["mu"].astype(np.float64), z["sigma"].astype(np.float64)
+    if net is None:
+        raise ArtlibError("a folder reference needs the Inception network")
+    return statistics(features(folder_batches(ref, batch), net, device=device))
+
+
+def fid(batches: Iterable[torch.Tensor], ref_mu: np.ndarray, ref_sigma: np.ndarray, net, *,
+        device: str = "cpu", progress: bool = False, total: int | None = None) -> tuple[float, int]:
+    """(FID, number of images) of uint8 image batches against reference statistics."""
+    feats = features(batches, net, device=device, progress=progress, total=total)
+    mu, sigma = statistics(feats)
+    if mu.shape != ref_mu.shape:
+        raise ArtlibError(f"reference statistics have {ref_mu.shape[0]} dimensions, features {mu.shape[0]}")
+    return frechet_distance(mu, sigma, ref_mu, ref_sigma), len(feats)
