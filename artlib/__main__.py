@@ -169,8 +169,7 @@ def cmd_fid(a: argparse.Namespace) -> int:
             raise ArtlibError("fid: --model needs --schedule and --K")
         check_solver(a.solver)
         seeds = parse_seeds(a.seeds)
-        den = load_model(a.model)
-        den = den.to(a.device) if hasattr(den, "to") else den
+        den = load_model(a.model, a.device)
         sigmas, method = resolve_schedule(a.schedule, den, a.K)
         batches = _generated(den, sigmas, a.solver, seeds, a.batch, a.device)
         total = -(-len(seeds) // a.batch)

@@ -43,11 +43,7 @@ def _models(device: str):
     names = {"1-D (gauss1d)": "gauss1d", "digits mixture": "digits"}
     if WEIGHTS.is_file():
         names["small network (digits-net)"] = "digits-net"
-    out = {}
-    for label, spec in names.items():
-        den = load_model(spec)
-        out[label] = den.to(device) if hasattr(den, "to") else den
-    return out
+    return {label: load_model(spec, device) for label, spec in names.items()}
 
 
 def q_cost(models: dict, batch: int, device: str) -> dict[str, dict[str, float]]:

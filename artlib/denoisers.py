@@ -110,8 +110,14 @@ _MODELS_HELP = ("gauss1d, gaussian:c=C,dim=D[,sigma_min=..,sigma_max=..], "
                 "digits|faces|patches[:components=J,conditional=1], digits-net[:WEIGHTS], edm:PATH_OR_URL")
 
 
-def load_model(spec: str):
-    """Build a denoiser from a model string such as ``gauss1d`` or ``gaussian:c=0.5,dim=64``."""
+def load_model(spec: str, device: str | torch.device | None = None):
+    """Build a denoiser from a model string such as ``gauss1d`` or ``gaussian:c=0.5,dim=64``,
+    on ``device`` if given (models without tensors ignore it)."""
+    den = _build(spec)
+    return den.to(device) if device is not None and hasattr(den, "to") else den
+
+
+def _build(spec: str):
     if not isinstance(spec, str) or not spec.strip():
         raise ArtlibError(f"empty model string; known models: {_MODELS_HELP}")
     kind, _, rest = spec.strip().partition(":")

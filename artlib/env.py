@@ -108,8 +108,8 @@ def mean_q_along(env: ARTEnv, sigmas_fine: torch.Tensor, x0: torch.Tensor,
     q = torch.empty(len(sigmas_fine), dtype=torch.float64)
 
     def record(k: int, sigma: float, x: torch.Tensor) -> None:
-        psi = torch.full((x.shape[0],), env.T - sigma, dtype=torch.float64)
-        q[k] = env.q_norm(x, psi).mean()
+        psi = torch.full((x.shape[0],), env.T - sigma, dtype=torch.float64, device=x.device)
+        q[k] = float(env.q_norm(x, psi).mean())
 
     x_end = sample(env.denoiser, x0, sigmas_fine, solver="heun", class_labels=env.class_labels,
                    callback=record)

@@ -225,7 +225,8 @@ def optimal_sigmas(denoiser, K: int, *, n: int = 256, fine_steps: int = 512, see
     cache = _Q_PROFILES.setdefault(denoiser, {}) if class_labels is None else {}
     if key not in cache:   # the profile does not depend on K: compute it once per model
         env = ARTEnv(denoiser, 1, class_labels=class_labels)
-        x0 = initial_noise(denoiser, n, torch.Generator().manual_seed(seed))
+        x0 = initial_noise(denoiser, n, torch.Generator().manual_seed(seed),
+                           device=getattr(denoiser, "device", "cpu"))
         cache[key] = mean_q_along(env, fine, x0)
     return equidistributed_sigmas(K, fine, cache[key])
 
