@@ -198,8 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--batch", type=_positive_int("--batch"), help="rollouts per iteration B")
     t.add_argument("--seed", type=int, help="random seed (default 0)")
     t.add_argument("--steps", type=_positive_int("--steps"),
-                   help="clock steps of the training environment (default: K clamped to [20, 50]; "
-                        "with --paper: K); the learned clock is re-used at K steps")
+                   help="clock steps of the training environment (default 20; with --paper: K); "
+                        "the learned clock is re-used at K steps")
     t.add_argument("--paper", action="store_true", help="the paper's protocol (B=1, Adam 1e-4, N=5000, trained at K)")
     t.add_argument("--checkpoint", help="checkpoint file: written periodically, resumed from if present")
     t.add_argument("--checkpoint-every", type=_positive_int("--checkpoint-every"), help="iterations between checkpoints")

@@ -46,7 +46,7 @@ def one_dimensional(K_list, cfg: TrainConfig, *, n_samples: int = 100_000, seed:
                     model: str = "gauss1d", solver: str = "euler", train_at_K: bool = False) -> OneDimResult:
     """Train ART-RL per K, distil, and measure every schedule's exact and sample W2.
 
-    The clock is trained on ``clock_steps(K)`` steps and re-used at K, or on K steps exactly
+    The clock is trained on ``CLOCK_STEPS`` steps and re-used at K, or on K steps exactly
     (``train_at_K``, the paper's protocol)."""
     den = load_model(model)
     res = OneDimResult()

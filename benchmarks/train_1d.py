@@ -1,5 +1,5 @@
 """Benchmark (not a test): wall time of learning the K = 100 schedule of the 1-D example with
-this project's defaults (``learn_schedule``: B = 64, 400 iterations on 50 clock steps, re-used at
+this project's defaults (``learn_schedule``: B = 64, 400 iterations on 20 clock steps, re-used at
 K), against the paper's protocol (B = 1, Adam 1e-4, N = 5,000 on K steps), in one run.
 
 The paper protocol is timed over --paper-iterations iterations and extrapolated linearly to
