@@ -117,32 +117,6 @@ def _write_png(path: Path, img) -> None:
     atomic_write(path, lambda tmp: mpimg.imsave(tmp, img, cmap="gray", vmin=0, vmax=255, format="png"))
 
 
-def cmd_sample(a: argparse.Namespace) -> int:
-    from .denoisers import load_model
-    from .plotting import image_grid, to_uint8
-    from .samplers import check_solver, parse_seeds, sample, seeded_batch
-
-    seeds = parse_seeds(a.seeds)
-    check_solver(a.solver)
-    outdir = Path(a.outdir)
-    if outdir.exists() and not outdir.is_dir():
-        raise ArtlibError(f"--outdir {outdir} exists and is not a directory")
-    den = load_model(a.model)
-    sigmas, method = resolve_schedule(a.schedule, den, a.K, seed=0)
-    (outdir / "images").mkdir(parents=True, exist_ok=True)
-    for i in range(0, len(seeds), a.batch):
-        chunk = seeds[i:i + a.batch]
-        x0, labels = seeded_batch(den, chunk)
-        x = sample(den, x0, sigmas, solver=a.solver, class_labels=labels, progress=not a.quiet)
-        for seed, img in zip(chunk, to_uint8(x.clamp(-1, 1))):
-            img = img[..., 0] if img.shape[-1] == 1 else img
-            _write_png(outdir / "images" / f"{seed:06d}.png", img)
-        if i == 0:
-            _write_png(outdir / "grid.png", image_grid(x[:64].clamp(-1, 1), nrow=8))
-    print(f"wrote {len(seeds)} images and grid.png to {outdir} ({method}, K={a.K}, {a.solver})", file=sys.stderr)
-    return 0
-
-
 def _generated(den, sigmas, solver: str, seeds: list[int], batch: int, device: str):
     """uint8 image batches [n, C, H, W] sampled from seeds (EDM's per-seed noise and labels)."""
     from .plotting import to_uint8
@@ -151,6 +125,31 @@ def _generated(den, sigmas, solver: str, seeds: list[int], batch: int, device: s
         x0, labels = seeded_batch(den, seeds[i:i + batch], device=device)
         x = sample(den, x0, sigmas, solver=solver, class_labels=labels)
         yield torch.from_numpy(to_uint8(x.clamp(-1, 1).cpu())).permute(0, 3, 1, 2)
+
+
+def cmd_sample(a: argparse.Namespace) -> int:
+    from .denoisers import load_model
+    from .plotting import image_grid
+    from .samplers import check_solver, parse_seeds
+
+    seeds = parse_seeds(a.seeds)
+    check_solver(a.solver)
+    outdir = Path(a.outdir)
+    if outdir.exists() and not outdir.is_dir():
+        raise ArtlibError(f"--outdir {outdir} exists and is not a directory")
+    den = load_model(a.model, a.device)
+    sigmas, method = resolve_schedule(a.schedule, den, a.K, seed=0)
+    (outdir / "images").mkdir(parents=True, exist_ok=True)
+    from tqdm import tqdm
+    batches = _generated(den, sigmas, a.solver, seeds, a.batch, a.device)
+    for i, imgs in enumerate(tqdm(batches, total=-(-len(seeds) // a.batch), desc="sampling", disable=a.quiet)):
+        hwc = imgs.permute(0, 2, 3, 1).numpy()
+        for seed, img in zip(seeds[i * a.batch:], hwc):
+            _write_png(outdir / "images" / f"{seed:06d}.png", img[..., 0] if img.shape[-1] == 1 else img)
+        if i == 0:
+            _write_png(outdir / "grid.png", image_grid(imgs[:64], nrow=8))
+    print(f"wrote {len(seeds)} images and grid.png to {outdir} ({method}, K={a.K}, {a.solver})", file=sys.stderr)
+    return 0
 
 
 def cmd_fid(a: argparse.Namespace) -> int:
@@ -225,6 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--seeds", default="0-63", help="seeds as EDM writes them: 0-63 or 1,5,9")
     sp.add_argument("--batch", type=_positive_int("--batch"), default=64, help="images per batch")
     sp.add_argument("--outdir", required=True, help="output folder: images/NNNNNN.png and grid.png")
+    sp.add_argument("--device", default="cpu")
     sp.add_argument("--quiet", action="store_true")
     sp.set_defaults(func=cmd_sample)
 

@@ -19,9 +19,10 @@ def to_uint8(x):
 
 
 def image_grid(x, nrow: int = 8, pad: int = 1):
-    """A uint8 mosaic [rows·(H+pad), nrow·(W+pad), C] of images in [−1, 1] [n, C, H, W]."""
+    """A uint8 mosaic [rows·(H+pad), nrow·(W+pad), C] of images [n, C, H, W], in [−1, 1] or uint8."""
     import numpy as np
-    imgs = to_uint8(x)
+    a = np.asarray(x)
+    imgs = a.transpose(0, 2, 3, 1) if a.dtype == np.uint8 else to_uint8(a)
     n, h, w, c = imgs.shape
     rows = -(-n // nrow)
     grid = np.full((rows * (h + pad) + pad, nrow * (w + pad) + pad, c), 255, np.uint8)
