@@ -65,6 +65,14 @@ class Learned:
     distilled: Distilled  # on the training environment's steps
     env: ARTEnv           # the training environment
 
+    def at(self, K: int) -> torch.Tensor:
+        """The learned clock as a K-step grid (the Table 3 re-use rule) [K+1]."""
+        return _reuse(self.distilled.sigmas, self.env, K)
+
+
+def _reuse(sigmas: torch.Tensor, env: ARTEnv, K: int) -> torch.Tensor:
+    return sigmas if K == env.K else rescale_schedule(sigmas, K, env.T)
+
 
 def learn_schedule(denoiser, K: int, cfg: TrainConfig, *, steps: int | None = None,
                    checkpoint=None, progress: bool = True, class_labels=None) -> Learned:
@@ -73,5 +81,4 @@ def learn_schedule(denoiser, K: int, cfg: TrainConfig, *, steps: int | None = No
     env = ARTEnv(denoiser, CLOCK_STEPS if steps is None else steps, class_labels=class_labels)
     run = train(cfg, env, checkpoint=checkpoint, progress=progress)
     dist = distill(run, env)
-    sigmas = dist.sigmas if env.K == K else rescale_schedule(dist.sigmas, K, env.T)
-    return Learned(sigmas, run, dist, env)
+    return Learned(_reuse(dist.sigmas, env, K), run, dist, env)
