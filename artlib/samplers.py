@@ -115,17 +115,9 @@ def parse_seeds(text: str) -> list[int]:
 
 
 def initial_noise(denoiser, n: int, generator: torch.Generator | None = None, *,
-                  seeds: list[int] | None = None, device="cpu") -> torch.Tensor:
-    """Starting samples x ~ N(0, prior_std² I) [n, *shape], float64.
-
-    With ``seeds``, one generator per seed (as EDM's ``generate.py``), so a seed gives the
-    same sample in any batch.
-    """
-    shape = tuple(denoiser.shape)
-    std = getattr(denoiser, "prior_std", denoiser.sigma_max)
-    if seeds is not None:
-        z = torch.stack([torch.randn(shape, generator=torch.Generator().manual_seed(int(s)),
-                                     dtype=torch.float64) for s in seeds])
-    else:
-        z = torch.randn((n, *shape), generator=generator, dtype=torch.float64)
-    return (z * std).to(device)
+                  device="cpu") -> torch.Tensor:
+    """n starting samples x ~ N(0, prior_std² I) [n, *shape], float64, drawn from one generator
+    on the CPU (so the same on any device). For EDM's one-generator-per-seed batches see
+    ``seeded_batch``."""
+    z = torch.randn((n, *denoiser.shape), generator=generator, dtype=torch.float64)
+    return (z * getattr(denoiser, "prior_std", denoiser.sigma_max)).to(device)

@@ -69,8 +69,3 @@ def test_exact_w2_dimension_scaling():
     s = edm_sigmas(5, 0.002, 80.0)
     assert exact_w2(d9, s, "heun") == pytest.approx(3 * exact_w2(d1, s, "heun"), rel=1e-12)
 
-
-def test_per_seed_noise_independent_of_batch(gauss1d):
-    a = initial_noise(gauss1d, 0, seeds=[3, 4, 5])
-    b = initial_noise(gauss1d, 0, seeds=[5])
-    assert torch.equal(a[2], b[0])
