@@ -50,44 +50,144 @@ def resolve_schedule(spec: str, denoiser, K: int, *, seed: int = 0) -> tuple[tor
     raise ArtlibError(f"unknown schedule {spec!r}; use a .json file, uniform, edm, edm:rho=R or optimal")
 
 
+#: ``train`` flags generated from the two learners' config dataclasses (one flag per field).
+_CONFIG_FLAGS_SKIP = {"seed"}
+
+
+def _config_classes():
+    from .psiclock import PsiConfig
+    from .rl import TrainConfig
+    return {"psi": PsiConfig, "t": TrainConfig}
+
+
+def _field_parser(name: str, ftype: str):
+    """argparse type for a config field, from its annotation (int, float, bool, str, optional)."""
+    flag = "--" + name.replace("_", "-")
+    optional = "None" in ftype
+    base = ftype.replace("| None", "").strip()
+
+    def parse(text: str):
+        if optional and text.lower() == "none":
+            return None
+        if base == "bool":
+            if text.lower() in ("1", "true", "yes"):
+                return True
+            if text.lower() in ("0", "false", "no"):
+                return False
+            raise argparse.ArgumentTypeError(f"{flag} must be true or false, got {text!r}")
+        if base == "int":
+            try:
+                return int(text)
+            except ValueError:
+                raise argparse.ArgumentTypeError(f"{flag} must be an integer, got {text!r}") from None
+        if base == "float":
+            try:
+                return float(text)
+            except ValueError:
+                raise argparse.ArgumentTypeError(f"{flag} must be a number, got {text!r}") from None
+        return text
+    return parse
+
+
+def _add_config_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per field of PsiConfig and TrainConfig, default and docstring in --help."""
+    import dataclasses as dc
+    docs = _field_docs()
+    seen: dict[str, dict[str, object]] = {}
+    types: dict[str, str] = {}
+    for clock, cls in _config_classes().items():
+        for f in dc.fields(cls):
+            if f.name in _CONFIG_FLAGS_SKIP:
+                continue
+            seen.setdefault(f.name, {})[clock] = f.default
+            types.setdefault(f.name, str(f.type))
+    g = parser.add_argument_group("learner settings (each applies to the clocks named in its help)")
+    for name, defaults in seen.items():
+        where = "; ".join(f"{c} clock: {v}" for c, v in defaults.items())
+        g.add_argument("--" + name.replace("_", "-"), dest="cfg_" + name, type=_field_parser(name, types[name]), default=argparse.SUPPRESS,
+                       metavar=types[name].replace(" ", "").upper(), help=f"{docs.get(name, '')} [default {where}]")
+
+
+def _field_docs() -> dict[str, str]:
+    """The docstring under each config field (first sentence), for --help."""
+    import ast
+    import inspect
+    out: dict[str, str] = {}
+    for cls in _config_classes().values():
+        body = ast.parse(inspect.getsource(cls)).body[0].body
+        for a, b in zip(body, body[1:]):
+            if isinstance(a, ast.AnnAssign) and isinstance(b, ast.Expr) and isinstance(b.value, ast.Constant):
+                out.setdefault(a.target.id, " ".join(str(b.value.value).split()).replace("%", "%%"))
+    return out
+
+
+def train_config(a: argparse.Namespace):
+    """The learner's config from ``train``'s flags: the clock's defaults (or the paper's
+    protocol), then every flag given; a flag of the other clock is an error naming it."""
+    import dataclasses as dc
+    from .rl import TrainConfig
+    clock = "t" if a.paper else a.clock
+    cls = _config_classes()[clock]
+    base = TrainConfig.paper_protocol() if a.paper else cls()
+    names = {f.name for f in dc.fields(cls)}
+    overrides = {}
+    for key, value in vars(a).items():
+        if key.startswith("cfg_") and value is not None:
+            if key[4:] not in names:
+                raise ArtlibError(f"--{key[4:].replace('_', '-')} does not apply to the {clock} clock"
+                                  + (" (--paper uses the t clock)" if a.paper else ""))
+            overrides[key[4:]] = value
+    if a.seed is not None:
+        overrides["seed"] = a.seed
+    return dc.replace(base, **overrides).validate()
+
+
 def cmd_train(a: argparse.Namespace) -> int:
+    import dataclasses as dc
     from .denoisers import load_model
     from .distill import learn_schedule
-    from .rl import TrainConfig
     from .schedules import save_schedule
 
-    den = load_model(a.model)
+    cfg = train_config(a)
     out = Path(a.out)
     if out.is_dir():
         raise ArtlibError(f"--out {out} is a directory, expected a .json file path")
-    base = TrainConfig.paper_protocol() if a.paper else TrainConfig()
-    overrides = {k: v for k, v in dict(iterations=a.iterations, batch=a.batch, seed=a.seed,
-                                       checkpoint_every=a.checkpoint_every).items()
-                 if v is not None}
-    cfg = TrainConfig(**{**base.__dict__, **overrides}).validate()
+    if not out.parent.is_dir():
+        raise ArtlibError(f"--out {out}: folder {out.parent} does not exist")
+    if a.checkpoint and Path(a.checkpoint).resolve() == out.resolve():
+        raise ArtlibError("--checkpoint and --out must be different files")
+    den = load_model(a.model)
     ck = Path(a.checkpoint) if a.checkpoint else None
     steps = a.K if a.paper and a.steps is None else a.steps
     learned = learn_schedule(den, a.K, cfg, steps=steps, checkpoint=ck, progress=not a.quiet)
     res = learned.run
     save_schedule(out, learned.sigmas, solver=a.solver, method="art-rl", model=a.model,
                   sigma_min=den.sigma_min, sigma_max=den.sigma_max, seed=cfg.seed,
-                  train_steps=learned.env.K, train_seconds=round(res.seconds, 3),
-                  config=res.config.__dict__, final_gamma=res.gamma,
+                  clock=learned.clock, train_steps=learned.env.K, train_seconds=round(res.seconds, 3),
+                  config=dc.asdict(res.config), final_gamma=res.gamma,
                   created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
-    print(f"wrote {out} (K={a.K}, trained on {learned.env.K} steps, {res.seconds:.1f} s)", file=sys.stderr)
+    print(f"wrote {out} (K={a.K}, {learned.clock} clock, {learned.env.K} training steps, "
+          f"{res.seconds:.1f} s)", file=sys.stderr)
     return 0
 
 
 def cmd_evaluate(a: argparse.Namespace) -> int:
     from .denoisers import GaussianDenoiser, load_model
+    from .experiments import endpoint_rmse, reference_solve
     from .metrics import exact_w2, frechet_distance_samples, sample_w2_normal
     from .samplers import check_solver, initial_noise, nfe, sample
 
-    den = load_model(a.model)
     check_solver(a.solver)
+    if a.n < 0:
+        raise ArtlibError(f"--n must be >= 0, got {a.n}")
+    den = load_model(a.model)
     sigmas, method = resolve_schedule(a.schedule, den, a.K, seed=a.seed)
     result = {"model": a.model, "schedule": method, "K": a.K, "solver": a.solver,
               "nfe": nfe(a.K, a.solver), "sigmas": sigmas.tolist()}
+    if a.n:
+        ref = reference_solve(den, range(a.n), ref_steps=a.ref_steps)
+        result["rmse"] = endpoint_rmse(den, sigmas, ref, a.solver)[0]
+        result["n"], result["ref_steps"] = a.n, a.ref_steps
     if isinstance(den, GaussianDenoiser):
         result["w2"] = exact_w2(den, sigmas, a.solver)
         if a.n:
@@ -99,7 +199,6 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
                 ref = torch.randn(a.n, den.dim, generator=torch.Generator().manual_seed(a.seed + 1),
                                   dtype=torch.float64) * den.c
                 result["frechet_sample"] = frechet_distance_samples(x, ref)
-            result["n"] = a.n
     if a.json:
         print(json.dumps(result))
     else:
@@ -178,6 +277,16 @@ def cmd_fid(a: argparse.Namespace) -> int:
     return 0
 
 
+class _Help(argparse.HelpFormatter):
+    """--help shows each option's default where it has a meaningful one."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if action.default not in (None, False, argparse.SUPPRESS) and "%(default)" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that reports bad arguments as one-line ArtlibErrors instead of usage + exit."""
 
@@ -189,34 +298,42 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m artlib", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
 
-    t = sub.add_parser("train", help="learn a schedule with ART-RL and write it as JSON")
-    t.add_argument("--model", required=True, help="model string, e.g. gauss1d or gaussian:c=0.5,dim=16")
+    t = sub.add_parser("train", help="learn a schedule with ART-RL and write it as JSON", formatter_class=_Help)
+    t.add_argument("--model", required=True, help="model string, e.g. gauss1d, digits or gmm:mix.npz")
     t.add_argument("--K", required=True, type=_positive_int("--K"), help="number of steps")
-    t.add_argument("--solver", default="euler", choices=["euler", "heun"], help="solver recorded with the schedule")
-    t.add_argument("--iterations", type=_positive_int("--iterations"), help="policy iterations N")
-    t.add_argument("--batch", type=_positive_int("--batch"), help="rollouts per iteration B")
+    t.add_argument("--solver", default="euler", choices=["euler", "heun"],
+                   help="solver the schedule is for; recorded with it. Training does not depend on it: "
+                        "both solvers use the grid learned on the Euler error proxy, as the paper does")
+    t.add_argument("--clock", default="psi", choices=["psi", "t"],
+                   help="psi: the learner indexed by the clock position (well conditioned at any sigma "
+                        "range); t: the paper's actor-critic on a uniform grid in t")
     t.add_argument("--seed", type=int, help="random seed (default 0)")
     t.add_argument("--steps", type=_positive_int("--steps"),
-                   help="clock steps of the training environment (default 20; with --paper: K); "
-                        "the learned clock is re-used at K steps")
-    t.add_argument("--paper", action="store_true", help="the paper's protocol (B=1, Adam 1e-4, N=5000, trained at K)")
+                   help="training steps: psi-nodes (psi clock, default 20) or clock steps (t clock, default 20; "
+                        "with --paper: K); the learned clock is re-used at K steps")
+    t.add_argument("--paper", action="store_true",
+                   help="the paper's formulation and protocol: t clock, B=1, Adam 1e-4, N=5000, trained at K")
     t.add_argument("--checkpoint", help="checkpoint file: written periodically, resumed from if present")
-    t.add_argument("--checkpoint-every", type=_positive_int("--checkpoint-every"), help="iterations between checkpoints")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.add_argument("--out", required=True, help="output schedule JSON")
+    _add_config_flags(t)
     t.set_defaults(func=cmd_train)
 
-    e = sub.add_parser("evaluate", help="evaluate a schedule on a model")
+    e = sub.add_parser("evaluate", help="evaluate a schedule on a model", formatter_class=_Help)
     e.add_argument("--model", required=True)
     e.add_argument("--schedule", required=True, help="FILE.json, uniform, edm, edm:rho=R or optimal")
     e.add_argument("--K", required=True, type=_positive_int("--K"))
     e.add_argument("--solver", default="euler", choices=["euler", "heun"])
-    e.add_argument("--n", type=int, default=0, help="also draw N samples for sample-based metrics")
+    e.add_argument("--n", type=int, default=256,
+                   help="seeds 0..N-1 for the endpoint RMSE against a fine EDM-Heun reference (and sample "
+                        "metrics on Gaussians); 0: skip")
+    e.add_argument("--ref-steps", type=_positive_int("--ref-steps"), default=512,
+                   help="steps of the reference solve (EDM-Heun, rho 7)")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--json", action="store_true", help="print one JSON object")
     e.set_defaults(func=cmd_evaluate)
 
-    sp = sub.add_parser("sample", help="sample images with a schedule; write PNGs and a grid")
+    sp = sub.add_parser("sample", help="sample images with a schedule; write PNGs and a grid", formatter_class=_Help)
     sp.add_argument("--model", required=True, help="e.g. digits, faces, patches or edm:PATH_OR_URL")
     sp.add_argument("--schedule", required=True, help="FILE.json, uniform, edm, edm:rho=R or optimal")
     sp.add_argument("--K", required=True, type=_positive_int("--K"))
@@ -228,14 +345,14 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--quiet", action="store_true")
     sp.set_defaults(func=cmd_sample)
 
-    fn = sub.add_parser("fit-net", help="train the small EDM-preconditioned network on the digits stand-in")
+    fn = sub.add_parser("fit-net", help="train the small EDM-preconditioned network on the digits stand-in", formatter_class=_Help)
     fn.add_argument("--steps", type=_positive_int("--steps"), default=4000)
     fn.add_argument("--seed", type=int, default=0)
     fn.add_argument("--out", required=True, help="output weights file (.pt, weights only)")
     fn.add_argument("--quiet", action="store_true")
     fn.set_defaults(func=lambda a: __import__("artlib.smallnet", fromlist=["cmd_fit_net"]).cmd_fit_net(a))
 
-    fd = sub.add_parser("fid", help="FID of a folder of images, or of a model and schedule, against reference statistics")
+    fd = sub.add_parser("fid", help="FID of a folder of images, or of a model and schedule, against reference statistics", formatter_class=_Help)
     fd.add_argument("--ref", required=True, help="reference: .npz with mu and sigma (EDM's fid-refs) or an image folder")
     fd.add_argument("--images", help="folder of .png/.jpg images to score")
     fd.add_argument("--model", help="or generate from this model ...")

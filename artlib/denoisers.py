@@ -107,7 +107,87 @@ class GMMDenoiser:
 
 
 _MODELS_HELP = ("gauss1d, gaussian:c=C,dim=D[,sigma_min=..,sigma_max=..], "
-                "digits|faces|patches[:components=J,conditional=1], digits-net[:WEIGHTS], edm:PATH_OR_URL")
+                "digits|faces|patches[:components=J,conditional=1], gmm:PATH.npz, digits-net[:WEIGHTS], "
+                "edm:PATH_OR_URL")
+
+#: Largest mixture file ``gmm:`` reads (bytes).
+GMM_MAX_BYTES = 1 << 30
+
+
+def load_gmm_npz(path: str) -> GMMDenoiser:
+    """A user's Gaussian mixture from an .npz: ``weights`` [J], ``means`` [J, d], ``covs`` [J, d, d],
+    optionally ``sigma_min``, ``sigma_max`` (default 0.002, 80) and ``shape`` (one sample's shape).
+    Every rejection is one line naming the file and the array."""
+    import os
+    import stat
+    import zipfile
+
+    import numpy as np
+
+    what = f"gmm:{path}"
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise ArtlibError(f"{what}: file not found") from None
+    except OSError as e:
+        raise ArtlibError(f"{what}: cannot read ({e.strerror})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise ArtlibError(f"{what}: is a directory, expected an .npz file")
+    if not stat.S_ISREG(st.st_mode):
+        raise ArtlibError(f"{what}: not a regular file (a FIFO, device or socket is not read)")
+    if st.st_size > GMM_MAX_BYTES:
+        raise ArtlibError(f"{what}: {st.st_size} bytes is over the {GMM_MAX_BYTES} byte limit")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
+        raise ArtlibError(f"{what}: not an .npz archive of plain arrays ({type(e).__name__})") from None
+    for key in ("weights", "means", "covs"):
+        if key not in arrays:
+            raise ArtlibError(f"{what}: missing array {key!r} (need weights [J], means [J, d], covs [J, d, d])")
+    try:
+        w, mu, cov = (np.asarray(arrays[k], dtype=np.float64) for k in ("weights", "means", "covs"))
+    except (TypeError, ValueError):
+        raise ArtlibError(f"{what}: weights, means and covs must be numeric arrays") from None
+    if mu.ndim != 2 or w.shape != (mu.shape[0],) or cov.shape != (mu.shape[0], mu.shape[1], mu.shape[1]):
+        raise ArtlibError(f"{what}: shapes disagree: weights {w.shape}, means {mu.shape}, covs {cov.shape}; "
+                          "need [J], [J, d], [J, d, d]")
+    if mu.shape[0] < 1 or mu.shape[1] < 1:
+        raise ArtlibError(f"{what}: need at least one component and one dimension")
+    for key, arr in (("weights", w), ("means", mu), ("covs", cov)):
+        if not np.isfinite(arr).all():
+            raise ArtlibError(f"{what}: {key} contain NaN or infinity")
+    if (w < 0).any() or not w.sum() > 0:
+        raise ArtlibError(f"{what}: weights must be non-negative with a positive sum")
+    asym = np.abs(cov - cov.transpose(0, 2, 1)).max(axis=(1, 2))
+    scale = np.abs(cov).max(axis=(1, 2)) + 1e-300
+    bad = np.nonzero(asym > 1e-8 * scale)[0]
+    if bad.size:
+        raise ArtlibError(f"{what}: covs[{bad[0]}] is not symmetric")
+    lam_min = np.linalg.eigvalsh(cov).min(axis=1)
+    bad = np.nonzero(lam_min < -1e-10 * scale)[0]
+    if bad.size:
+        raise ArtlibError(f"{what}: covs[{bad[0]}] is not positive semi-definite "
+                          f"(eigenvalue {lam_min[bad[0]]:.3g})")
+    opts = {}
+    for key in ("sigma_min", "sigma_max"):
+        if key in arrays:
+            v = np.asarray(arrays[key])
+            if v.size != 1 or not np.issubdtype(v.dtype, np.number) or not np.isfinite(v).all():
+                raise ArtlibError(f"{what}: {key} must be one finite number")
+            opts[key] = float(v.reshape(()))
+    smin, smax = opts.get("sigma_min", 0.002), opts.get("sigma_max", 80.0)
+    if not 0 <= smin < smax:
+        raise ArtlibError(f"{what}: need 0 <= sigma_min < sigma_max, got {smin:g}, {smax:g}")
+    shape = None
+    if "shape" in arrays:
+        sh = np.asarray(arrays["shape"])
+        if sh.ndim != 1 or not np.issubdtype(sh.dtype, np.integer) or (sh < 1).any() \
+                or int(np.prod(sh)) != mu.shape[1]:
+            raise ArtlibError(f"{what}: shape {sh.tolist()} does not hold d = {mu.shape[1]} values")
+        shape = tuple(int(v) for v in sh)
+    return GMMDenoiser(torch.from_numpy(w), torch.from_numpy(mu), torch.from_numpy(cov), shape=shape,
+                       sigma_min=smin, sigma_max=smax)
 
 
 def load_model(spec: str, device: str | torch.device | None = None):
@@ -145,6 +225,10 @@ def _build(spec: str):
             raise ArtlibError(f"{what}: conditional must be 0 or 1")
         return gmm_standin(kind, None if j is None else int(j), bool(opts.get("conditional", 0)),
                            opts.get("sigma_min", 0.002), opts.get("sigma_max", 80.0))
+    if kind == "gmm":
+        if not rest:
+            raise ArtlibError(f"{what}: give the mixture file, gmm:PATH.npz")
+        return load_gmm_npz(rest)
     if kind == "digits-net":
         from .smallnet import WEIGHTS, load_net
         return load_net(rest or WEIGHTS)

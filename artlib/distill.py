@@ -7,12 +7,15 @@ actor, critic or Q. ``source="mean"`` averages the policy mean μ_k seen along t
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import torch
 
 from .env import ARTEnv
 from .errors import ArtlibError
+from . import psiclock
+from .psiclock import PsiConfig, PsiResult
 from .rl import TrainConfig, TrainResult, rollout, train
 from .schedules import rescale_schedule, theta_to_sigmas
 
@@ -59,14 +62,22 @@ CLOCK_STEPS = 20
 
 @dataclass
 class Learned:
-    """A learned K-step schedule, and the training run and distillation it came from."""
-    sigmas: torch.Tensor  # [K+1]
-    run: TrainResult
-    distilled: Distilled  # on the training environment's steps
-    env: ARTEnv           # the training environment
+    """A learned K-step schedule, and the training run (and, for the t clock, the distillation)
+    it came from."""
+    sigmas: torch.Tensor        # [K+1]
+    run: TrainResult | PsiResult
+    env: ARTEnv                 # the training environment
+    distilled: Distilled | None = None   # t clock only: on the training environment's steps
+
+    @property
+    def clock(self) -> str:
+        """``psi`` (the default learner, ``artlib.psiclock``) or ``t`` (the paper's, ``artlib.rl``)."""
+        return "psi" if isinstance(self.run, PsiResult) else "t"
 
     def at(self, K: int) -> torch.Tensor:
         """The learned clock as a K-step grid (the Table 3 re-use rule) [K+1]."""
+        if isinstance(self.run, PsiResult):
+            return self.run.sigmas(K)
         return _reuse(self.distilled.sigmas, self.env, K)
 
 
@@ -74,11 +85,23 @@ def _reuse(sigmas: torch.Tensor, env: ARTEnv, K: int) -> torch.Tensor:
     return sigmas if K == env.K else rescale_schedule(sigmas, K, env.T)
 
 
-def learn_schedule(denoiser, K: int, cfg: TrainConfig, *, steps: int | None = None,
-                   checkpoint=None, progress: bool = True, class_labels=None) -> Learned:
-    """ART-RL for a K-step schedule: train on ``steps`` clock steps (default ``CLOCK_STEPS``),
-    distil, and re-use the clock at K steps with the Table 3 rule (``rescale_schedule``)."""
+def learn_schedule(denoiser, K: int, cfg: TrainConfig | PsiConfig | None = None, *,
+                   steps: int | None = None, checkpoint=None, progress: bool = True,
+                   class_labels=None) -> Learned:
+    """ART-RL for a K-step schedule.
+
+    With a ``PsiConfig`` (the default) the ψ-indexed learner runs on ``steps`` ψ-nodes (default
+    its ``nodes``) and its continuous clock is sampled at K. With a ``TrainConfig`` the paper's
+    t-clock actor-critic trains on ``steps`` clock steps (default ``CLOCK_STEPS``), is distilled,
+    and the clock is re-used at K steps with the Table 3 rule (``rescale_schedule``)."""
+    cfg = PsiConfig() if cfg is None else cfg
+    if isinstance(cfg, PsiConfig):
+        if steps is not None:
+            cfg = dataclasses.replace(cfg, nodes=steps)
+        env = ARTEnv(denoiser, cfg.nodes, class_labels=class_labels)
+        run = psiclock.train(cfg, env, checkpoint=checkpoint, progress=progress)
+        return Learned(run.sigmas(K), run, env)
     env = ARTEnv(denoiser, CLOCK_STEPS if steps is None else steps, class_labels=class_labels)
     run = train(cfg, env, checkpoint=checkpoint, progress=progress)
     dist = distill(run, env)
-    return Learned(_reuse(dist.sigmas, env, K), run, dist, env)
+    return Learned(_reuse(dist.sigmas, env, K), run, env, dist)

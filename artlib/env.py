@@ -44,16 +44,19 @@ class ARTEnv:
         """σ = T − ψ at which D and Q are evaluated, floored away from 0 [B]."""
         return (self.T - psi).clamp(min=self.sigma_floor, max=self.T)
 
-    def denoise(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-        """D(x; σ) in float64 [B, ...]."""
-        return self.denoiser(x, sigma, self.class_labels).to(torch.float64)
+    def denoise(self, x: torch.Tensor, sigma: torch.Tensor, class_labels=None) -> torch.Tensor:
+        """D(x; σ) in float64 [B, ...], with the environment's labels unless others are given."""
+        labels = self.class_labels if class_labels is None else class_labels
+        return self.denoiser(x, sigma, labels).to(torch.float64)
 
-    def drift_and_q(self, x: torch.Tensor, psi: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def drift_and_q(self, x: torch.Tensor, psi: torch.Tensor,
+                    class_labels=None) -> tuple[torch.Tensor, torch.Tensor]:
         """F(x, ψ) [B, ...] and the proxy vector Q [B, ...]: one forward pass plus one JVP."""
         sig = self.sigma(psi)
         s = per_sample(sig, x)
-        f = (self.denoise(x, sig) - x) / s
-        return f, _jvp(self.denoise, (x, sig), (f, -torch.ones_like(sig))) / s
+        f = (self.denoise(x, sig, class_labels) - x) / s
+        return f, _jvp(lambda x_, s_: self.denoise(x_, s_, class_labels), (x, sig),
+                       (f, -torch.ones_like(sig))) / s
 
     def drift(self, x: torch.Tensor, psi: torch.Tensor) -> torch.Tensor:
         """F(x, ψ) alone: one forward pass [B, ...]."""

@@ -128,7 +128,7 @@ class Actor(nn.Module):
     def __init__(self, n_in: int, hidden: int, layers: int, generator: torch.Generator):
         super().__init__()
         self.net = mlp(n_in, hidden, layers)
-        _init(self.net, generator)
+        init_mlp(self.net, generator)
         with torch.no_grad():
             self.net[-1].weight.zero_()
             self.net[-1].bias.zero_()
@@ -143,13 +143,13 @@ class Critic(nn.Module):
     def __init__(self, n_in: int, hidden: int, layers: int, generator: torch.Generator):
         super().__init__()
         self.net = mlp(n_in, hidden, layers)
-        _init(self.net, generator)
+        init_mlp(self.net, generator)
 
     def forward(self, feat: torch.Tensor) -> torch.Tensor:
         return self.net(feat).squeeze(-1)
 
 
-def _init(net: nn.Module, generator: torch.Generator) -> None:
+def init_mlp(net: nn.Module, generator: torch.Generator) -> None:
     """Deterministic PyTorch-default-like initialisation from our generator."""
     with torch.no_grad():
         for m in net:
@@ -243,6 +243,38 @@ def _check_finite(env: ARTEnv, k: int, psi: torch.Tensor, **values: torch.Tensor
             raise Diverged(f"non-finite {name} at rollout step k={k}, sigma={sigma:.6g}: {cause[name]}")
 
 
+def step_costs(q: torch.Tensor, theta: torch.Tensor, gamma: float, dt: float) -> torch.Tensor:
+    """−reward per step, (|Q_k| θ_k² + γ θ_k) Δt: the Euler proxy (9) and the budget's price [B, K]."""
+    return (q * theta ** 2 + gamma * theta) * dt
+
+
+def td_errors(v: torch.Tensor, cost: torch.Tensor, v_end: float) -> torch.Tensor:
+    """δ_k = V̂_{k+1} − V̂_k − cost_k, with V̂ after the last step the terminal value ``v_end`` [B, K];
+    held fixed (detached) in both updates."""
+    v_next = torch.cat([v[:, 1:], v.new_full((v.shape[0], 1), v_end)], 1)
+    return (v_next - v - cost).detach()
+
+
+def critic_loss(v: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
+    """(22a) as a loss: its gradient step is ϑ_c += a Σ_k ∂V̂_k δ_k, averaged over rollouts."""
+    return -(v * delta).sum(1).mean()
+
+
+def actor_loss(mu: torch.Tensor, theta: torch.Tensor, var: torch.Tensor, delta: torch.Tensor, *,
+               natural: bool = False) -> torch.Tensor:
+    """(22b) as a loss: its gradient step is ϑ_a += a Σ_k ∂log π(θ_k) δ_k with
+    log π = −(θ − μ)²/(2 var) + const; ``natural`` weights step k's score by var (Fisher)."""
+    log_pi = -(theta - mu) ** 2 / (2 * var)
+    if natural:
+        log_pi = log_pi * var
+    return -(log_pi * delta).sum(1).mean()
+
+
+def multiplier_step(gamma: float, budget: float, T: float, step: float) -> float:
+    """(23): γ += a_γ (ψ(T) − T)/T, so γ rises when the rollouts overspend the budget T."""
+    return gamma + step * (budget - T) / T
+
+
 @dataclass
 class TrainResult:
     """What ``train`` returns: the networks, γ, the configuration with the model-dependent units
@@ -293,27 +325,22 @@ def train(cfg: TrainConfig, env: ARTEnv, *, checkpoint: str | os.PathLike | None
     for it in bar:
         ro = rollout(env, actor, eff, cfg.batch, gen)
         theta_env = _clip(ro.theta, cfg)
-        cost = (ro.q * theta_env ** 2 + gamma * theta_env) * env.dt             # −reward per step [B, K]
-
+        cost = step_costs(ro.q, theta_env, gamma, env.dt)
         lam_v = eff.lam / v_unit                                                # λ in value units
         v = critic(ro.feat_critic[:, :-1]) + lam_v * t_grid[:-1]               # V̂_k (20)
-        v_next = torch.cat([v[:, 1:], v.new_full((cfg.batch, 1), lam_v * env.T)], 1)
-        delta = (v_next - v - cost / v_unit).detach()                          # TD error
-        loss_c = -(v * delta).sum(1).mean()                                    # (22a), semi-gradient
+        delta = td_errors(v, cost / v_unit, lam_v * env.T)
+        loss_c = critic_loss(v, delta)                                          # (22a)
         opt_c.zero_grad(), loss_c.backward(), opt_c.step()
 
-        mu = actor(ro.feat_actor)
         var = eff.lam / ro.q.clamp(min=eff.eps)
-        log_pi = -(ro.theta - mu) ** 2 / (2 * var)
-        if cfg.natural:
-            log_pi = log_pi * var
-        loss_a = -(log_pi * delta).sum(1).mean()                               # (22b)
+        mu = actor(ro.feat_actor)
+        loss_a = actor_loss(mu, ro.theta, var, delta, natural=cfg.natural)     # (22b)
         if it >= cfg.warmup:
             opt_a.zero_grad(), loss_a.backward(), opt_a.step()
 
         budget = (theta_env.sum(1) * env.dt).mean().item()                     # ψ(T) before clamping
         if it >= cfg.warmup:
-            gamma += cfg.lr_gamma * gamma_scale * (budget - env.T) / env.T        # (23)
+            gamma = multiplier_step(gamma, budget, env.T, cfg.lr_gamma * gamma_scale)   # (23)
 
         if not math.isfinite(gamma) or not torch.isfinite(loss_a) or not torch.isfinite(loss_c):
             raise Diverged(f"training diverged at iteration {it}: non-finite loss or gamma; "

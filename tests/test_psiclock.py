@@ -1,0 +1,198 @@
+"""The ψ-indexed learner: each named step against a hand-computed case, and training behaviour."""
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from artlib import psiclock as pc
+from artlib.env import ARTEnv
+from artlib.errors import ArtlibError
+from artlib.io import torch_load
+from artlib.metrics import exact_w2
+from artlib.schedules import edm_sigmas, optimal_sigmas, uniform_sigmas
+
+TINY = pc.PsiConfig(iterations=6, batch=8, nodes=5, hidden=16, warmup=2, checkpoint_every=2, bank=0)
+
+
+def test_warp_is_edm_ramp_to_zero_and_its_derivative():
+    w = pc.Warp(80.0, 7.0)
+    psi = torch.linspace(0, 80, 9, dtype=torch.float64)
+    s = w.sigma(psi)
+    assert s[0] == 80.0 and s[-1] == 0.0
+    # equally spaced ψ give EDM's ρ = 7 ramp with σ_min = 0
+    assert torch.allclose(s, edm_sigmas(8, 0.0, 80.0, 7.0), rtol=1e-12, atol=1e-12)
+    h = 1e-6
+    fd = (w.sigma(psi[1:-1] - h) - w.sigma(psi[1:-1] + h)) / (2 * h)
+    assert torch.allclose(w.dsigma(psi[1:-1]), fd, rtol=1e-6)
+    assert torch.allclose(w.psi(s), psi, atol=1e-9)
+
+
+def test_table_actor_interpolates_linearly():
+    a = pc.TableActor(4)
+    with torch.no_grad():
+        a.m.copy_(torch.tensor([0.0, 1.0, 3.0, 2.0, -1.0], dtype=torch.float64))
+    frac = torch.tensor([0.0, 0.125, 0.25, 0.6, 1.0], dtype=torch.float64)
+    assert torch.allclose(a(frac), torch.tensor([0.0, 0.5, 1.0, 2.6, -1.0], dtype=torch.float64))
+
+
+def test_step_costs_by_hand():
+    q = torch.tensor([[2.0, 0.5]], dtype=torch.float64)
+    u = torch.tensor([[4.0, 1.0]], dtype=torch.float64)
+    dpsi = torch.tensor([[1.0, 3.0]], dtype=torch.float64)
+    c = pc.step_costs(q, u, dpsi, gamma=0.25, T=2.0)
+    # (2/4 + 0.25·4)·1/4 = 0.375 and (0.5/1 + 0.25·1)·3/4 = 0.5625
+    assert torch.allclose(c, torch.tensor([[0.375, 0.5625]], dtype=torch.float64), rtol=1e-15)
+
+
+def test_td_errors_by_hand():
+    v = torch.tensor([[1.0, 0.5, 0.25]], dtype=torch.float64)
+    cost = torch.tensor([[0.1, 0.2, 0.3]], dtype=torch.float64)
+    # δ = (0.5 − 1 − 0.1, 0.25 − 0.5 − 0.2, 0 − 0.25 − 0.3): V after the last step is 0
+    assert torch.allclose(pc.td_errors(v, cost), torch.tensor([[-0.6, -0.45, -0.55]], dtype=torch.float64))
+
+
+def test_critic_step_moves_v_towards_its_target():
+    # One step of semi-gradient TD on a critic whose output is a free scalar per step: V_k moves
+    # by +lr·δ_k (positive δ means the target V_{k+1} − c_k is above V_k).
+    v = torch.tensor([[1.0, 0.5]], dtype=torch.float64, requires_grad=True)
+    delta = pc.td_errors(v, torch.tensor([[0.1, 0.2]], dtype=torch.float64))
+    pc.critic_loss(v, delta).backward()
+    assert torch.allclose(-v.grad, delta.detach())
+
+
+def test_actor_gradient_is_the_score_times_the_advantage():
+    # d(actor_loss)/dm at one node = −(a − m)/s² · Â, mean over rollouts: an action above the mean
+    # with a positive advantage pulls m up.
+    actor = pc.TableActor(1)                       # two nodes; frac 0 hits node 0 only
+    ro = pc.PsiRollout(frac=torch.zeros(2, 1, dtype=torch.float64), dpsi=torch.ones(2, 1, dtype=torch.float64),
+                       q=torch.ones(2, 1, dtype=torch.float64),
+                       a=torch.tensor([[0.3], [-0.2]], dtype=torch.float64), u=torch.ones(2, 1, dtype=torch.float64))
+    adv = torch.tensor([[2.0], [-1.0]], dtype=torch.float64)
+    s = 0.5
+    pc.actor_loss(actor, ro, adv, s).backward()
+    expected = -((0.3 * 2.0) + (-0.2 * -1.0)) / s ** 2 / 2
+    assert actor.m.grad[0].item() == pytest.approx(expected, rel=1e-12)
+    assert actor.m.grad[1].item() == 0.0
+    assert actor.m.grad[0] < 0          # gradient descent raises m
+
+
+def test_standardised_advantage_is_per_step():
+    d = torch.tensor([[1.0, 10.0], [3.0, 30.0], [5.0, 20.0]], dtype=torch.float64)
+    a = pc.standardised(d)
+    assert torch.allclose(a.mean(0), torch.zeros(2, dtype=torch.float64), atol=1e-12)
+    assert torch.allclose(a.std(0), torch.ones(2, dtype=torch.float64))
+    assert torch.allclose(a[:, 0], torch.tensor([-1.0, 0.0, 1.0], dtype=torch.float64))
+
+
+def test_multiplier_rises_when_over_budget_and_falls_when_under():
+    assert pc.multiplier_step(2.0, budget=12.0, T=10.0, lr=0.5) == pytest.approx(2.0 * math.exp(0.1))
+    assert pc.multiplier_step(2.0, budget=8.0, T=10.0, lr=0.5) == pytest.approx(2.0 * math.exp(-0.1))
+    assert pc.multiplier_step(2.0, budget=10.0, T=10.0, lr=0.5) == 2.0
+
+
+def test_critic_features_of_a_known_state():
+    f = pc.critic_features(torch.tensor([0.25], dtype=torch.float64), torch.tensor([math.e ** 5], dtype=torch.float64))
+    assert torch.allclose(f, torch.tensor([[0.25, 0.5]], dtype=torch.float64))
+
+
+def test_rollout_follows_euler_in_sigma_and_q_is_the_1d_closed_form(gauss1d):
+    # 1-D: F = −σx/(1+σ²), Q_σ = x/(1+σ²)²; Q_eff = |Q_σ| g′(ψ)² / S with S = 1 here.
+    env = ARTEnv(gauss1d, 4)
+    w = pc.Warp(3.0, 7.0)
+    cfg = dataclasses.replace(TINY, nodes=4)
+    ro = pc.rollout(env, w, pc.TableActor(4), cfg, 3, torch.Generator().manual_seed(1))
+    gen = torch.Generator().manual_seed(1)
+    torch.rand(3, generator=gen, dtype=torch.float64)                     # the offsets come first
+    x = torch.randn(3, 1, generator=gen, dtype=torch.float64) * math.sqrt(10.0)
+    psi = ro.frac * 3.0
+    assert torch.allclose(psi[:, 0], torch.zeros(3, dtype=torch.float64))
+    assert torch.allclose(ro.dpsi.sum(1), torch.full((3,), 3.0, dtype=torch.float64))
+    for k in range(psi.shape[1]):
+        sig = w.sigma(psi[:, k])
+        q = (x[:, 0] / (1 + sig ** 2) ** 2).abs() * w.dsigma(psi[:, k]) ** 2
+        assert torch.allclose(ro.q[:, k], q, rtol=1e-9, atol=1e-12)
+        x = x + ((sig - w.sigma(psi[:, k] + ro.dpsi[:, k])) * (-sig * x[:, 0] / (1 + sig ** 2)))[:, None]
+    # actions: a ~ N(m, s²) with m = 0, u = exp(a − s²/2)
+    assert torch.allclose(ro.u, torch.exp(ro.a - cfg.policy_std ** 2 / 2))
+
+
+def test_distilled_grid_by_hand():
+    # m ≡ c: u constant, t ∝ ψ, so the grid is EDM's ramp to 0. m(ψ) = βψ/T: t ∝ e^{βψ/T} − 1, so
+    # ψ(t) = (T/β) log(1 + (t/T)(e^β − 1)).
+    T, K = 80.0, 6
+    res = pc.PsiResult(pc.TableActor(20), None, 1.0, 1.0, pc.Warp(T, 7.0), pc.PsiConfig())
+    with torch.no_grad():
+        res.actor.m.fill_(0.7)
+    assert torch.allclose(res.sigmas(K), edm_sigmas(K, 0.0, T, 7.0), rtol=1e-9, atol=1e-12)
+    beta = 2.0
+    with torch.no_grad():
+        res.actor.m.copy_(beta * torch.linspace(0, 1, 21, dtype=torch.float64))
+    t = np.linspace(0, T, K + 1)
+    psi = T / beta * np.log1p(t / T * np.expm1(beta))
+    expect = torch.from_numpy(T * (1 - psi / T) ** 7.0)
+    expect[-1] = 0.0
+    assert torch.allclose(res.sigmas(K), expect, rtol=1e-5, atol=1e-9)
+    assert not torch.allclose(res.sigmas(K), edm_sigmas(K, 0.0, T, 7.0), rtol=1e-2)
+
+
+def test_training_learns_the_1d_optimum_and_meets_the_budget(gauss1d):
+    # 300 short iterations on gauss1d (a few seconds): exact W2 within 15 % of the closed-form
+    # optimum (uniform is 43 % above it, EDM's ρ = 7 grid 125 %) and the budget within 10 %.
+    cfg = pc.PsiConfig(iterations=300, batch=64, nodes=10, hidden=32, warmup=10, bank=256)
+    res = pc.train(cfg, ARTEnv(gauss1d, cfg.nodes), progress=False)
+    K = 10
+    opt = exact_w2(gauss1d, optimal_sigmas(gauss1d, K), "euler")
+    ratio = exact_w2(gauss1d, res.sigmas(K), "euler") / opt
+    assert exact_w2(gauss1d, uniform_sigmas(K, 0.0, 3.0), "euler") / opt > 1.4
+    assert ratio < 1.15
+    assert abs(np.mean(res.history["budget"][-30:]) - 3.0) < 0.3
+    # the learned speed is higher early in the clock than late, as θ* ∝ (1 + σ²)^{3/4} in σ units
+    s = res.sigmas(K)
+    assert (s[:-1] - s[1:])[0] > (s[:-1] - s[1:])[-2]
+
+
+def test_training_is_deterministic_and_resumes(gauss1d, tmp_path):
+    env = ARTEnv(gauss1d, TINY.nodes)
+    a = pc.train(TINY, env, progress=False)
+    b = pc.train(TINY, env, progress=False)
+    assert torch.equal(a.actor.m, b.actor.m) and a.gamma == b.gamma
+    ck = tmp_path / "ck.pt"
+    pc.train(dataclasses.replace(TINY, iterations=4), env, checkpoint=ck, progress=False)
+    assert torch_load(ck)["iteration"] == 4
+    with pytest.raises(ArtlibError, match="another configuration"):
+        pc.train(TINY, env, checkpoint=ck, progress=False)
+
+
+class Stop(Exception):
+    pass
+
+
+def test_resume_from_a_checkpoint_matches_an_uninterrupted_run(gauss1d, tmp_path):
+    full = pc.train(TINY, ARTEnv(gauss1d, TINY.nodes), progress=False)
+    env = ARTEnv(gauss1d, TINY.nodes)
+    calls, inner = [0], env.drift_and_q
+
+    def interrupted(*args, **kw):            # dies inside iteration 3, after the checkpoint at 2
+        calls[0] += 1
+        if calls[0] > (1 + 2) * (TINY.nodes + 1):
+            raise Stop
+        return inner(*args, **kw)
+    env.drift_and_q = interrupted
+    ck = tmp_path / "ck.pt"
+    with pytest.raises(Stop):
+        pc.train(TINY, env, checkpoint=ck, progress=False)
+    assert torch_load(ck)["iteration"] == 2
+    resumed = pc.train(TINY, ARTEnv(gauss1d, TINY.nodes), checkpoint=ck, progress=False)
+    assert torch.equal(resumed.actor.m, full.actor.m) and resumed.gamma == full.gamma
+    assert resumed.history["budget"] == full.history["budget"]
+
+
+def test_config_validation_names_the_field():
+    with pytest.raises(ArtlibError, match="nodes"):
+        pc.PsiConfig(nodes=0).validate()
+    with pytest.raises(ArtlibError, match="policy_std"):
+        pc.PsiConfig(policy_std=-1.0).validate()
+    with pytest.raises(ArtlibError, match="lr_gamma"):
+        pc.PsiConfig(lr_gamma=float("nan")).validate()
