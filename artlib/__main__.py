@@ -30,8 +30,8 @@ def _positive_int(name: str):
 
 def resolve_schedule(spec: str, denoiser, K: int, *, seed: int = 0) -> tuple[torch.Tensor, str]:
     """A schedule from the CLI's ``--schedule``: a JSON file or uniform | edm[:rho=R] | optimal."""
-    from .schedules import (check_options, edm_sigmas, load_schedule, optimal_sigmas,
-                            parse_schedule_spec, uniform_sigmas)
+    from .optimum import optimal_sigmas
+    from .schedules import check_options, edm_sigmas, load_schedule, parse_schedule_spec, uniform_sigmas
     if spec.endswith(".json") or Path(spec).exists():
         s, meta = load_schedule(spec, sigma_max=denoiser.sigma_max, K=K)
         return s, meta.get("method", "file")
@@ -132,7 +132,7 @@ def train_config(a: argparse.Namespace):
     names = {f.name for f in dc.fields(cls)}
     overrides = {}
     for key, value in vars(a).items():
-        if key.startswith("cfg_") and value is not None:
+        if key.startswith("cfg_"):   # present only when given (their default is SUPPRESS)
             if key[4:] not in names:
                 raise ArtlibError(f"--{key[4:].replace('_', '-')} does not apply to the {clock} clock"
                                   + (" (--paper uses the t clock)" if a.paper else ""))

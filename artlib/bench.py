@@ -6,9 +6,12 @@ Prints, with the machine, torch version and date in its header:
    the paper's three queries (forward, JVP in x, ∂σD), on the 1-D model, the digits mixture and
    the small trained network;
 2. rollout throughput (trajectory-steps per second) at B = 1, 16, 256;
-3. wall time of learning the 1-D K = 100 schedule with this project's defaults against the paper's
-   protocol (extrapolated from its first iterations), and with the difference-of-drifts Q;
-4. peak memory (resident set; CUDA allocator peak on a GPU).
+3. wall time of learning the 1-D K = 100 schedule with the ψ-clock learner (the default), with the
+   t-clock learner (also with the difference-of-drifts Q) and with the paper's protocol
+   (extrapolated from its first iterations);
+4. wall time of the ψ-clock learner on the image stand-ins, and how close its grid comes to the
+   closed form (ratio of the proxy objective);
+5. peak memory (resident set; CUDA allocator peak on a GPU).
 """
 from __future__ import annotations
 
@@ -86,13 +89,14 @@ def time_to_quality(K: int, paper_iterations: int) -> dict[str, float]:
     from .distill import learn_schedule
     from .env import ARTEnv
     from .metrics import exact_w2
+    from .optimum import optimal_sigmas
+    from .psiclock import PsiConfig
     from .rl import TrainConfig, train
-    from .schedules import optimal_sigmas
     den = load_model("gauss1d")
     w_opt = exact_w2(den, optimal_sigmas(den, K), "euler")
     out = {}
-    for label, cfg in (("default", TrainConfig()),
-                       ("default, difference Q", dataclasses.replace(TrainConfig(), q_estimator="difference"))):
+    for label, cfg in (("psi clock", PsiConfig()), ("t clock", TrainConfig()),
+                       ("t clock, difference Q", dataclasses.replace(TrainConfig(), q_estimator="difference"))):
         t0 = time.perf_counter()
         learned = learn_schedule(den, K, cfg, progress=False)
         out[f"{label}: seconds"] = time.perf_counter() - t0
@@ -101,7 +105,26 @@ def time_to_quality(K: int, paper_iterations: int) -> dict[str, float]:
     t0 = time.perf_counter()
     train(paper, ARTEnv(den, K), progress=False)
     out["paper protocol (5000 it, B=1): seconds, extrapolated"] = (time.perf_counter() - t0) * 5000 / paper_iterations
-    out["paper / default wall time"] = out["paper protocol (5000 it, B=1): seconds, extrapolated"] / out["default: seconds"]
+    out["paper / psi clock wall time"] = out["paper protocol (5000 it, B=1): seconds, extrapolated"] / out["psi clock: seconds"]
+    return out
+
+
+def image_training(models: dict) -> dict[str, dict[str, float]]:
+    """The ψ-clock learner (default settings) per image model: seconds, and the proxy objective
+    of its K = 50 grid over the closed form's (1 = the optimum)."""
+    from .distill import learn_schedule
+    from .optimum import objective_ratio, optimal_sigmas, q_profile
+    from .psiclock import PsiConfig
+    out = {}
+    for name, den in models.items():
+        if name.startswith("1-D"):
+            continue
+        t0 = time.perf_counter()
+        learned = learn_schedule(den, 50, PsiConfig(), progress=False)
+        seconds = time.perf_counter() - t0
+        prof = q_profile(den)
+        out[name] = {"seconds": seconds, "objective / closed form": objective_ratio(learned.sigmas, prof)
+                     / objective_ratio(optimal_sigmas(den, 50), prof)}
     return out
 
 
@@ -124,6 +147,7 @@ def run(*, quick: bool = False, device: str = "cpu", as_json: bool = False) -> d
     res["q_cost"] = q_cost(models, 16 if quick else 64, device)
     res["throughput"] = throughput(models["digits mixture"], [1, 16] if quick else [1, 16, 256])
     res["time_to_quality_1d"] = time_to_quality(20 if quick else 100, 20 if quick else 200)
+    res["image_training"] = image_training({k: v for k, v in models.items() if not quick or "mixture" in k})
     res["memory"] = peak_memory_mb(device)
     if as_json:
         print(json.dumps(res, indent=1))
@@ -139,6 +163,9 @@ def run(*, quick: bool = False, device: str = "cpu", as_json: bool = False) -> d
     print("\n## Time to quality, 1-D example")
     for k, v in res["time_to_quality_1d"].items():
         print(f"  {k:55s} {v:9.3f}")
+    print("\n## ART-RL (psi clock) on the image stand-ins")
+    for name, r in res["image_training"].items():
+        print(f"  {name:30s} {r['seconds']:7.1f} s   objective / closed form {r['objective / closed form']:.3f}")
     print("\n## Memory")
     for k, v in res["memory"].items():
         print(f"  {k}: {v:.0f}")

@@ -58,10 +58,10 @@ class ARTEnv:
         return f, _jvp(lambda x_, s_: self.denoise(x_, s_, class_labels), (x, sig),
                        (f, -torch.ones_like(sig))) / s
 
-    def drift(self, x: torch.Tensor, psi: torch.Tensor) -> torch.Tensor:
+    def drift(self, x: torch.Tensor, psi: torch.Tensor, class_labels=None) -> torch.Tensor:
         """F(x, ψ) alone: one forward pass [B, ...]."""
         sig = self.sigma(psi)
-        return (self.denoise(x, sig) - x) / per_sample(sig, x)
+        return (self.denoise(x, sig, class_labels) - x) / per_sample(sig, x)
 
     def q_three_queries(self, x: torch.Tensor, psi: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The paper's path to the same (F, Q): a forward pass, a JVP in x (∇ₓD·F) and a separate
@@ -101,20 +101,3 @@ def _jvp(fn: Callable, primals: tuple, tangents: tuple) -> torch.Tensor:
     with fwAD.dual_level():
         primal, tangent = fwAD.unpack_dual(fn(*(fwAD.make_dual(p, t) for p, t in zip(primals, tangents))))
         return torch.zeros_like(primal) if tangent is None else tangent   # None: fn ignores its inputs
-
-
-def mean_q_along(env: ARTEnv, sigmas_fine: torch.Tensor, x0: torch.Tensor,
-                 callback: Callable | None = None) -> torch.Tensor:
-    """Mean |Q| over a batch along Heun trajectories on a fine grid, at every grid σ [M]."""
-    from .samplers import sample
-
-    q = torch.empty(len(sigmas_fine), dtype=torch.float64)
-
-    def record(k: int, sigma: float, x: torch.Tensor) -> None:
-        psi = torch.full((x.shape[0],), env.T - sigma, dtype=torch.float64, device=x.device)
-        q[k] = float(env.q_norm(x, psi).mean())
-
-    x_end = sample(env.denoiser, x0, sigmas_fine, solver="heun", class_labels=env.class_labels,
-                   callback=record)
-    record(len(sigmas_fine) - 1, 0.0, x_end)
-    return q

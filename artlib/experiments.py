@@ -12,7 +12,8 @@ from .distill import CLOCK_STEPS, Learned, learn_schedule
 from .metrics import exact_w2, sample_w2_normal
 from .rl import TrainConfig
 from .samplers import initial_noise, sample
-from .schedules import edm_sigmas, optimal_sigmas, uniform_sigmas
+from .optimum import optimal_sigmas
+from .schedules import edm_sigmas, uniform_sigmas
 
 #: Table 1 of the paper (unsquared sample W2, Euler), quoted, K → value.
 PAPER_TABLE1 = {
@@ -25,11 +26,11 @@ PAPER_TABLE1 = {
 
 @dataclass
 class OneDimResult:
-    """Exact and sample W2 per schedule and K, plus the trained runs."""
+    """Exact and sample W2 per schedule and K, and each learner's trained runs per K."""
     exact: dict[str, dict[int, float]] = field(default_factory=dict)
     sampled: dict[str, dict[int, float]] = field(default_factory=dict)
-    runs: dict[int, Learned] = field(default_factory=dict)
-    seconds: dict[int, float] = field(default_factory=dict)
+    runs: dict[str, dict[int, Learned]] = field(default_factory=dict)
+    seconds: dict[str, dict[int, float]] = field(default_factory=dict)
 
 
 def baseline_schedules(den: GaussianDenoiser, K: int) -> dict[str, torch.Tensor]:
@@ -42,23 +43,26 @@ def baseline_schedules(den: GaussianDenoiser, K: int) -> dict[str, torch.Tensor]
     }
 
 
-def one_dimensional(K_list, cfg: TrainConfig, *, n_samples: int = 100_000, seed: int = 0,
+def one_dimensional(K_list, learners: dict, *, n_samples: int = 100_000, seed: int = 0,
                     model: str = "gauss1d", solver: str = "euler", train_at_K: bool = False) -> OneDimResult:
-    """Train ART-RL per K, distil, and measure every schedule's exact and sample W2.
+    """Train each learner (name → ``PsiConfig`` or ``TrainConfig``), and measure every schedule's
+    exact and sample W2 at every K.
 
-    The clock is trained once on ``CLOCK_STEPS`` steps and re-used at every K, or per K on K
-    steps (``train_at_K``, the paper's protocol); ``seconds[K]`` is the time of the training
-    that K's grid came from."""
+    Each learner trains once on its default number of steps and its clock is re-used at every K,
+    or (``train_at_K``, the paper's protocol) once per K on K steps; ``seconds[name][K]`` is the
+    time of the training that K's grid came from."""
     den = load_model(model)
     res = OneDimResult()
-    clocks: dict[int, tuple[Learned, float]] = {}   # one training per clock length, re-used across K
+    for name, cfg in learners.items():
+        clocks: dict[int | None, tuple[Learned, float]] = {}   # one training per step count
+        for K in K_list:
+            steps = K if train_at_K else None
+            if steps not in clocks:
+                t0 = time.perf_counter()
+                clocks[steps] = (learn_schedule(den, K, cfg, steps=steps, progress=False), time.perf_counter() - t0)
+            res.runs.setdefault(name, {})[K], res.seconds.setdefault(name, {})[K] = clocks[steps]
     for K in K_list:
-        steps = K if train_at_K else CLOCK_STEPS
-        if steps not in clocks:
-            t0 = time.perf_counter()
-            clocks[steps] = (learn_schedule(den, steps, cfg, steps=steps, progress=False), time.perf_counter() - t0)
-        res.runs[K], res.seconds[K] = clocks[steps]
-        grids = {**baseline_schedules(den, K), "ART-RL (ours)": res.runs[K].at(K)}
+        grids = {**baseline_schedules(den, K), **{name: res.runs[name][K].at(K) for name in learners}}
         x0 = initial_noise(den, n_samples, torch.Generator().manual_seed(seed))
         for name, s in grids.items():
             res.exact.setdefault(name, {})[K] = exact_w2(den, s, solver)
@@ -156,14 +160,18 @@ def endpoint_rmse(den, sigmas: torch.Tensor, ref: Reference, solver: str) -> tup
     return float((x - ref.ref).pow(2).mean().sqrt()), x.cpu()
 
 
-def image_grids(den, K: int, learned: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
-    """EDM (ρ = 7), uniform, the closed-form equidistribution grid and each learned clock at K steps."""
+def image_grids(den, K: int, learned: dict | None = None) -> dict[str, torch.Tensor]:
+    """EDM (ρ = 7), uniform, the closed-form equidistribution grid and each learned schedule at K
+    steps; ``learned`` maps a name to a ``Learned`` (sampled at K) or a fixed grid (re-used at K)."""
     from .schedules import rescale_schedule
     grids = {"EDM (rho=7)": edm_sigmas(K, den.sigma_min, den.sigma_max, 7.0),
              "Uniform": uniform_sigmas(K, den.sigma_min, den.sigma_max),
              "Closed-form optimum": optimal_sigmas(den, K)}
     for name, s in (learned or {}).items():
-        grids[name] = s if s.numel() == K + 1 else rescale_schedule(s, K, den.sigma_max)
+        if isinstance(s, Learned):
+            grids[name] = s.at(K)
+        else:
+            grids[name] = s if s.numel() == K + 1 else rescale_schedule(s, K, den.sigma_max)
     return grids
 
 
@@ -177,7 +185,7 @@ class ImageSweep:
     n_held_out: int = 0
 
 
-def image_sweep(den, nfe_list, solver: str, ref: Reference, *, learned: dict[str, torch.Tensor] | None = None,
+def image_sweep(den, nfe_list, solver: str, ref: Reference, *, learned: dict | None = None,
                 held_out: torch.Tensor | None = None) -> ImageSweep:
     """Every schedule of ``image_grids`` at every NFE: endpoint RMSE (and Fréchet distance in
     pixel space to ``held_out`` data, squared, as FID is)."""
@@ -196,3 +204,74 @@ def image_sweep(den, nfe_list, solver: str, ref: Reference, *, learned: dict[str
 def ratio_rows(rows: dict[str, dict[int, float]], against: str) -> dict[str, dict[int, float]]:
     """Each row divided by the row ``against``, column by column."""
     return {f"{k} / {against}": {c: v[c] / rows[against][c] for c in v} for k, v in rows.items() if k != against}
+
+
+# ---------------------------------------------------------------------------------------------
+# Learning and diagnosing a schedule, as every chapter does it
+
+def learn(den, *, clock: str = "psi", iterations: int | None = None, batch: int | None = None,
+          seed: int = 0, steps: int = CLOCK_STEPS, features: str = "state", K: int = 10) -> Learned:
+    """ART-RL on ``den`` with the book's settings: the ψ-clock learner (default) or the paper's
+    t-clock actor-critic (``clock="t"``, actor features ``features``), on ``steps`` training steps."""
+    import dataclasses as dc
+    from .psiclock import PsiConfig
+    if clock == "psi":
+        cfg = PsiConfig(seed=seed)
+    elif clock == "t":
+        cfg = TrainConfig(seed=seed, actor_features=features)
+    else:
+        raise ValueError(f"clock must be psi or t, got {clock!r}")
+    cfg = dc.replace(cfg, **{k: v for k, v in dict(iterations=iterations, batch=batch).items() if v is not None})
+    return learn_schedule(den, K, cfg, steps=steps, progress=False)
+
+
+@dataclass
+class Diagnosis:
+    """Whether a training worked: budget, policy spread, distance of the grid from θ*."""
+    objective_ratio: float     # J(learned grid)/J(closed-form grid), both at K_check steps
+    budget_error: float        # |mean budget over the last iterations − T| / T
+    spread: float              # range of the learned log clock speed (≈ 0: the policy collapsed)
+    worst_speed_ratio: float   # max over σ ∈ [σ_min, σ_max] of |log(θ/θ*)|, as a factor
+    K_check: int
+
+    @property
+    def problems(self) -> list[str]:
+        """Human-readable failures (empty when the training looks healthy)."""
+        out = []
+        if self.budget_error > 0.05:
+            out.append(f"budget missed by {100 * self.budget_error:.0f} %")
+        if self.spread < 0.05:
+            out.append("the policy collapsed to a constant clock speed")
+        if self.objective_ratio > 1.25:
+            out.append(f"proxy objective {self.objective_ratio:.2f}x the closed form's")
+        return out
+
+
+def diagnose(learned: Learned, den, *, K_check: int = 50, last: int = 50) -> Diagnosis:
+    """``Diagnosis`` of a learned schedule against the closed form from the same |Q̄| profile."""
+    from .optimum import objective_ratio, optimal_speed, q_profile, speed_profile
+    prof = q_profile(den)
+    ours, best = learned.at(K_check), optimal_sigmas(den, K_check)
+    ratio = objective_ratio(ours, prof) / objective_ratio(best, prof)
+    budget = np.mean(learned.run.history["budget"][-last:])
+    mid, speed = speed_profile(ours)
+    inside = (mid >= max(den.sigma_min, 1e-3 * den.sigma_max)) & (mid <= den.sigma_max)
+    log_ratio = np.log(speed[inside] / optimal_speed(prof, mid[inside]))
+    log_ratio -= np.median(log_ratio)
+    spread = float(np.ptp(np.log(speed)))
+    return Diagnosis(float(ratio), float(abs(budget - den.sigma_max) / den.sigma_max), spread,
+                     float(np.exp(np.abs(log_ratio).max())), K_check)
+
+
+def plot_clock(ax, learned: dict, den, *, K: int = 50) -> None:
+    """Clock speed |dσ/dt| against σ (log–log) of each learned schedule at K steps, and θ*(σ)."""
+    from .optimum import optimal_speed, q_profile, speed_profile
+    from .report import colour
+    prof = q_profile(den)
+    for name, l in learned.items():
+        mid, speed = speed_profile(l.at(K))
+        ax.loglog(mid, speed, "o-", ms=3, color=colour(name), label=name)
+    sig = np.geomspace(max(den.sigma_min, 1e-3 * den.sigma_max), den.sigma_max, 200)
+    ax.loglog(sig, optimal_speed(prof, sig), "k:", lw=2, label="closed-form θ*")
+    ax.set_xlabel("σ")
+    ax.set_ylabel("clock speed |dσ/dt|")

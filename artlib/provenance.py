@@ -10,9 +10,9 @@ from .reproduce import device_name, git_commit
 
 
 def footer(profile: str, device: str, parameters: dict, started: float) -> str:
-    """A Markdown footer: profile, parameters, device, torch, commit and wall time so far."""
+    """A Markdown footer: profile, parameters, device, torch and commit (wall times are on the
+    status page, measured by ``reproduce``, so there is one set of them)."""
     params = ", ".join(f"`{k}={v!r}`" for k, v in parameters.items())
     return (f"**Provenance.** profile `{profile}`; parameters {params}; device {device_name(device)}; "
-            f"torch {torch.__version__}, Python {platform.python_version()}; commit `{git_commit()}`; "
-            f"wall time {time.perf_counter() - started:.0f} s; run "
+            f"torch {torch.__version__}, Python {platform.python_version()}; commit `{git_commit()}`; run "
             f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.")

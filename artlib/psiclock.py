@@ -67,6 +67,9 @@ class PsiConfig:
     """Rollouts per iteration B."""
     nodes: int = 20
     """ψ-steps per rollout M; the actor's mean is a table over M + 1 equally spaced ψ."""
+    heun_states: bool = True
+    """Advance the simulated states by Heun steps in σ (one more forward pass per node, no JVP),
+    so Q is measured on accurate trajectories; False: Euler, as the paper's environment does."""
     bank: int = 1024
     """States are drawn from this many pre-simulated trajectories (they do not depend on the
     actions, so this changes no expectation); 0: fresh rollouts every iteration."""
@@ -197,15 +200,15 @@ def multiplier_step(gamma: float, budget: float, T: float, lr: float) -> float:
 
 
 def simulate(env: ARTEnv, warp: Warp, nodes: int, n: int, generator: torch.Generator,
-             chunk: int = 256) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+             chunk: int = 256, heun: bool = True) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """States of n trajectories over randomly offset ψ-nodes: (ψ_k/T, Δψ_k, Q_eff,k), each [n, M+1].
     No actions are needed: the state at a node does not depend on them. Runs in chunks of
     ``chunk`` trajectories, each drawing its offsets, noise and labels from ``generator``."""
-    parts = [_simulate(env, warp, nodes, min(chunk, n - i), generator) for i in range(0, n, chunk)]
+    parts = [_simulate(env, warp, nodes, min(chunk, n - i), generator, heun) for i in range(0, n, chunk)]
     return tuple(torch.cat(p) for p in zip(*parts))
 
 
-def _simulate(env: ARTEnv, warp: Warp, M: int, n: int, generator: torch.Generator):
+def _simulate(env: ARTEnv, warp: Warp, M: int, n: int, generator: torch.Generator, heun: bool):
     T = warp.T
     off = torch.rand(n, generator=generator, dtype=torch.float64)
     nodes = torch.cat([torch.zeros(n, 1, dtype=torch.float64),
@@ -224,7 +227,12 @@ def _simulate(env: ARTEnv, warp: Warp, M: int, n: int, generator: torch.Generato
                 raise Diverged(f"non-finite drift or Q at sigma={float(sig.min()):.6g}: "
                                "check the model and its sigma range")
             q.append(qn.cpu())
-            x = x + per_sample(sig - warp.sigma(psi_next), x) * f
+            sig_next = warp.sigma(psi_next)
+            x_next = x + per_sample(sig - sig_next, x) * f
+            if heun and k < M:   # the last step runs into σ = 0, where no drift is evaluated
+                f_next = env.drift(x_next, T - sig_next, class_labels=labels)
+                x_next = x + per_sample(sig - sig_next, x) * 0.5 * (f + f_next)
+            x = x_next
     return nodes[:, :-1] / T, nodes.diff(dim=1), torch.stack(q, 1)
 
 
@@ -240,7 +248,7 @@ def act(actor: TableActor, frac: torch.Tensor, dpsi: torch.Tensor, q: torch.Tens
 def rollout(env: ARTEnv, warp: Warp, actor: TableActor, cfg: PsiConfig, n: int,
             generator: torch.Generator, scale: float = 1.0) -> PsiRollout:
     """n fresh rollouts under the current policy, Q_eff divided by ``scale`` (no gradients)."""
-    frac, dpsi, q = simulate(env, warp, cfg.nodes, n, generator)
+    frac, dpsi, q = simulate(env, warp, cfg.nodes, n, generator, heun=cfg.heun_states)
     return act(actor, frac, dpsi, q / scale, cfg.policy_std, generator)
 
 
@@ -298,7 +306,7 @@ def train(cfg: PsiConfig, env: ARTEnv, *, checkpoint: str | os.PathLike | None =
     init_mlp(critic, gen)
     opt_a = torch.optim.Adam(actor.parameters(), lr=cfg.lr_actor)
     opt_c = torch.optim.Adam(critic.parameters(), lr=cfg.lr_critic)
-    first = simulate(env, warp, cfg.nodes, cfg.bank or cfg.batch, gen)   # the bank, or the scale's batch
+    first = simulate(env, warp, cfg.nodes, cfg.bank or cfg.batch, gen, heun=cfg.heun_states)   # the bank, or the scale's batch
     scale = cost_scale(first[2], first[1], env.T)
     bank = (first[0], first[1], first[2] / scale) if cfg.bank else None
     gamma, start, spent = cfg.gamma0, 0, 0.0

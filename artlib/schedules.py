@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import os
-import weakref
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -208,27 +207,3 @@ def check_options(options: dict[str, float], allowed: Sequence[str], *, what: st
     unknown = sorted(set(options) - set(allowed))
     if unknown:
         raise ArtlibError(f"{what}: unknown option(s) {', '.join(unknown)}; allowed: {', '.join(allowed) or 'none'}")
-
-
-def optimal_sigmas(denoiser, K: int, *, n: int = 256, fine_steps: int = 512, seed: int = 0,
-                   class_labels=None) -> torch.Tensor:
-    """Closed-form equidistribution optimum θ* ∝ |Q̄|^{-1/2} (SPEC §2) [K+1].
-
-    Q̄ is mean |Q| along ``n`` reference Heun trajectories on a ``fine_steps`` EDM grid; exact
-    up to that quadrature for the Gaussian models, an estimate for any other denoiser.
-    """
-    from .env import ARTEnv, mean_q_along
-    from .samplers import initial_noise
-
-    fine = edm_sigmas(fine_steps, denoiser.sigma_min, denoiser.sigma_max)
-    key = (n, fine_steps, seed)
-    cache = _Q_PROFILES.setdefault(denoiser, {}) if class_labels is None else {}
-    if key not in cache:   # the profile does not depend on K: compute it once per model
-        env = ARTEnv(denoiser, 1, class_labels=class_labels)
-        x0 = initial_noise(denoiser, n, torch.Generator().manual_seed(seed),
-                           device=getattr(denoiser, "device", "cpu"))
-        cache[key] = mean_q_along(env, fine, x0)
-    return equidistributed_sigmas(K, fine, cache[key])
-
-
-_Q_PROFILES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()

@@ -1,9 +1,20 @@
 #!/usr/bin/env bash
-# Create .venv (if missing) and install the pinned stack plus artlib itself. Idempotent.
+# Create .venv (if missing) and install the pinned stack plus artlib itself; fetch MathJax (npm) for
+# the book, so its formulas render without the internet. Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
+MATHJAX=3.2.2
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
 .venv/bin/python -m pip install -q -r requirements.txt
 .venv/bin/python -m pip install -q --no-deps -e .
+if [ ! -f book/_static/mathjax/tex-chtml.js ]; then
+  command -v npm >/dev/null || { echo "setup: npm is needed to fetch MathJax for the book (apt-get install npm)" >&2; exit 1; }
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack -q "mathjax@$MATHJAX" >/dev/null)
+  tar -xzf "$tmp/mathjax-$MATHJAX.tgz" -C "$tmp"
+  mkdir -p book/_static/mathjax
+  cp -r "$tmp/package/es5/." book/_static/mathjax/
+  rm -rf "$tmp"
+fi

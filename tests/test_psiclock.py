@@ -11,7 +11,8 @@ from artlib.env import ARTEnv
 from artlib.errors import ArtlibError
 from artlib.io import torch_load
 from artlib.metrics import exact_w2
-from artlib.schedules import edm_sigmas, optimal_sigmas, uniform_sigmas
+from artlib.optimum import optimal_sigmas
+from artlib.schedules import edm_sigmas, uniform_sigmas
 
 TINY = pc.PsiConfig(iterations=6, batch=8, nodes=5, hidden=16, warmup=2, checkpoint_every=2, bank=0)
 
@@ -97,23 +98,28 @@ def test_critic_features_of_a_known_state():
     assert torch.allclose(f, torch.tensor([[0.25, 0.5]], dtype=torch.float64))
 
 
-def test_rollout_follows_euler_in_sigma_and_q_is_the_1d_closed_form(gauss1d):
-    # 1-D: F = −σx/(1+σ²), Q_σ = x/(1+σ²)²; Q_eff = |Q_σ| g′(ψ)² / S with S = 1 here.
+@pytest.mark.parametrize("heun", [False, True])
+def test_rollout_states_and_q_match_the_1d_closed_form(gauss1d, heun):
+    # 1-D: F = −σx/(1+σ²), Q_σ = x/(1+σ²)²; Q_eff = |Q_σ| g′(ψ)² (S = 1 here). The state moves by
+    # an Euler step in σ, or a Heun step (none into σ = 0, where no drift is evaluated).
     env = ARTEnv(gauss1d, 4)
     w = pc.Warp(3.0, 7.0)
-    cfg = dataclasses.replace(TINY, nodes=4)
+    cfg = dataclasses.replace(TINY, nodes=4, heun_states=heun)
     ro = pc.rollout(env, w, pc.TableActor(4), cfg, 3, torch.Generator().manual_seed(1))
     gen = torch.Generator().manual_seed(1)
     torch.rand(3, generator=gen, dtype=torch.float64)                     # the offsets come first
-    x = torch.randn(3, 1, generator=gen, dtype=torch.float64) * math.sqrt(10.0)
+    x = torch.randn(3, generator=gen, dtype=torch.float64) * math.sqrt(10.0)
     psi = ro.frac * 3.0
     assert torch.allclose(psi[:, 0], torch.zeros(3, dtype=torch.float64))
     assert torch.allclose(ro.dpsi.sum(1), torch.full((3,), 3.0, dtype=torch.float64))
+    F = lambda x_, s_: -s_ * x_ / (1 + s_ ** 2)                                      # noqa: E731
     for k in range(psi.shape[1]):
-        sig = w.sigma(psi[:, k])
-        q = (x[:, 0] / (1 + sig ** 2) ** 2).abs() * w.dsigma(psi[:, k]) ** 2
+        sig, sig_next = w.sigma(psi[:, k]), w.sigma(psi[:, k] + ro.dpsi[:, k])
+        q = (x / (1 + sig ** 2) ** 2).abs() * w.dsigma(psi[:, k]) ** 2
         assert torch.allclose(ro.q[:, k], q, rtol=1e-9, atol=1e-12)
-        x = x + ((sig - w.sigma(psi[:, k] + ro.dpsi[:, k])) * (-sig * x[:, 0] / (1 + sig ** 2)))[:, None]
+        euler = x + (sig - sig_next) * F(x, sig)
+        last = k == psi.shape[1] - 1
+        x = euler if (not heun or last) else x + (sig - sig_next) * 0.5 * (F(x, sig) + F(euler, sig_next))
     # actions: a ~ N(m, s²) with m = 0, u = exp(a − s²/2)
     assert torch.allclose(ro.u, torch.exp(ro.a - cfg.policy_std ** 2 / 2))
 
@@ -176,7 +182,7 @@ def test_resume_from_a_checkpoint_matches_an_uninterrupted_run(gauss1d, tmp_path
 
     def interrupted(*args, **kw):            # dies inside iteration 3, after the checkpoint at 2
         calls[0] += 1
-        if calls[0] > (1 + 2) * (TINY.nodes + 1):
+        if calls[0] > (1 + 2) * (TINY.nodes + 1):   # (the Heun states call env.drift, not counted)
             raise Stop
         return inner(*args, **kw)
     env.drift_and_q = interrupted
