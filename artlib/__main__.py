@@ -1,6 +1,13 @@
-"""Command line: ``python -m artlib {train,evaluate,reproduce} ...``.
+"""Command line: ``python -m artlib {train,evaluate,sample,fid,fit-net,bench,reproduce} ...``.
 
-Errors a user can cause print one line and exit with code 2.
+Every subcommand lives here. Every argument is checked before work starts. Errors a user can
+cause print one line naming the argument and exit with code 2; an unexpected error prints one
+line and exits 1 (``--debug`` shows the traceback); Ctrl-C exits 130. Heavy modules (torch) are
+imported only once a command runs, so even an early Ctrl-C ends cleanly.
+
+Schedules: ``--schedule`` takes a built-in name (``uniform``, ``edm[:rho=R]``, ``optimal``) or a
+file, and a file must look like one: it ends in ``.json`` or contains a ``/`` (``./uniform``), so
+files in the current folder never shadow a built-in name.
 """
 from __future__ import annotations
 
@@ -11,28 +18,74 @@ import sys
 import time
 from pathlib import Path
 
-import torch
-
 from .errors import ArtlibError
 
+#: Upper limits of size arguments (documented in --help).
+MAX_K = 10_000
+MAX_SEEDS = 1_000_000
 
-def _positive_int(name: str):
+
+def _int_in(name: str, lo: int, hi: int):
+    """argparse type: an integer in [lo, hi], with a one-line error naming the flag."""
     def parse(text: str) -> int:
         try:
             v = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{name} must be an integer, got {text!r}") from None
-        if v < 1:
-            raise argparse.ArgumentTypeError(f"{name} must be >= 1, got {v}")
+        if not lo <= v <= hi:
+            raise argparse.ArgumentTypeError(f"{name} must be between {lo} and {hi}, got {v}")
         return v
     return parse
 
 
-def resolve_schedule(spec: str, denoiser, K: int, *, seed: int = 0) -> tuple[torch.Tensor, str]:
+def _positive_int(name: str, hi: int = 10 ** 9):
+    return _int_in(name, 1, hi)
+
+
+def _device(text: str) -> str:
+    """argparse type: cpu, or a CUDA device that exists on this machine."""
+    import torch
+    try:
+        d = torch.device(text)
+    except (RuntimeError, ValueError):
+        raise argparse.ArgumentTypeError(f"--device {text!r} is not a device; use cpu or cuda[:N]") from None
+    if d.type == "cpu":
+        return text
+    if d.type != "cuda":
+        raise argparse.ArgumentTypeError(f"--device {text!r}: only cpu and cuda are supported")
+    if not torch.cuda.is_available():
+        raise argparse.ArgumentTypeError(f"--device {text}: no CUDA device is available on this machine")
+    if d.index is not None and d.index >= torch.cuda.device_count():
+        raise argparse.ArgumentTypeError(f"--device {text}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    return text
+
+
+def check_memory(den, n: int, what: str) -> None:
+    """Refuse a batch of ``n`` samples of ``den`` that could not fit in memory, before any work."""
+    import math
+    components = den.means.shape[0] if hasattr(den, "means") else 1
+    need = n * math.prod(den.shape) * 8 * 24 * components   # float64 copies a solve and a JVP hold
+    try:
+        avail = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        return
+    if need > 0.8 * avail:
+        raise ArtlibError(f"{what} {n} would need about {need / 2 ** 30:.0f} GB; "
+                          f"this machine has {avail / 2 ** 30:.0f} GB")
+
+
+def is_schedule_file(spec: str) -> bool:
+    """The explicit rule: a schedule file ends in .json or contains a path separator."""
+    return spec.endswith(".json") or "/" in spec or os.sep in spec
+
+
+def resolve_schedule(spec: str, denoiser, K: int, *, seed: int = 0):
     """A schedule from the CLI's ``--schedule``: a JSON file or uniform | edm[:rho=R] | optimal."""
     from .optimum import optimal_sigmas
     from .schedules import check_options, edm_sigmas, load_schedule, parse_schedule_spec, uniform_sigmas
-    if spec.endswith(".json") or Path(spec).exists():
+    if not spec.strip():
+        raise ArtlibError("--schedule is empty; use uniform, edm, edm:rho=R, optimal or a .json file")
+    if is_schedule_file(spec):
         s, meta = load_schedule(spec, sigma_max=denoiser.sigma_max, K=K)
         return s, meta.get("method", "file")
     name, opts = parse_schedule_spec(spec)
@@ -47,7 +100,8 @@ def resolve_schedule(spec: str, denoiser, K: int, *, seed: int = 0) -> tuple[tor
     if name == "optimal":
         check_options(opts, [], what=what)
         return optimal_sigmas(denoiser, K, seed=seed), "optimal"
-    raise ArtlibError(f"unknown schedule {spec!r}; use a .json file, uniform, edm, edm:rho=R or optimal")
+    raise ArtlibError(f"unknown schedule {spec!r}; use uniform, edm, edm:rho=R, optimal, or a file "
+                      "(ending in .json or written with a /, e.g. ./{spec})".replace("{spec}", spec))
 
 
 #: ``train`` flags generated from the two learners' config dataclasses (one flag per field).
@@ -148,14 +202,14 @@ def cmd_train(a: argparse.Namespace) -> int:
     from .distill import learn_schedule
     from .schedules import save_schedule
 
+    from .io import check_output_file
+    from .schedules import export_path
+
     cfg = train_config(a)
-    out = Path(a.out)
-    if out.is_dir():
-        raise ArtlibError(f"--out {out} is a directory, expected a .json file path")
-    if not out.parent.is_dir():
-        raise ArtlibError(f"--out {out}: folder {out.parent} does not exist")
-    if a.checkpoint and Path(a.checkpoint).resolve() == out.resolve():
-        raise ArtlibError("--checkpoint and --out must be different files")
+    out = check_output_file(a.out, "--out", not_same_as=(a.checkpoint,))
+    check_output_file(export_path(out), "--out's .sigmas.txt", not_same_as=(a.checkpoint,))
+    if a.checkpoint:
+        check_output_file(a.checkpoint, "--checkpoint")
     den = load_model(a.model)
     ck = Path(a.checkpoint) if a.checkpoint else None
     steps = a.K if a.paper and a.steps is None else a.steps
@@ -177,10 +231,10 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
     from .metrics import exact_w2, frechet_distance_samples, sample_w2_normal
     from .samplers import check_solver, initial_noise, nfe, sample
 
+    import torch
     check_solver(a.solver)
-    if a.n < 0:
-        raise ArtlibError(f"--n must be >= 0, got {a.n}")
     den = load_model(a.model)
+    check_memory(den, a.n, "--n")
     sigmas, method = resolve_schedule(a.schedule, den, a.K, seed=a.seed)
     result = {"model": a.model, "schedule": method, "K": a.K, "solver": a.solver,
               "nfe": nfe(a.K, a.solver), "sigmas": sigmas.tolist()}
@@ -190,7 +244,7 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
         result["n"], result["ref_steps"] = a.n, a.ref_steps
     if isinstance(den, GaussianDenoiser):
         result["w2"] = exact_w2(den, sigmas, a.solver)
-        if a.n:
+        if a.n >= 2:
             x = sample(den, initial_noise(den, a.n, torch.Generator().manual_seed(a.seed)), sigmas,
                        solver=a.solver)
             if den.dim == 1:
@@ -218,6 +272,8 @@ def _write_png(path: Path, img) -> None:
 
 def _generated(den, sigmas, solver: str, seeds: list[int], batch: int, device: str):
     """uint8 image batches [n, C, H, W] sampled from seeds (EDM's per-seed noise and labels)."""
+    import torch
+
     from .plotting import to_uint8
     from .samplers import sample, seeded_batch
     for i in range(0, len(seeds), batch):
@@ -226,17 +282,31 @@ def _generated(den, sigmas, solver: str, seeds: list[int], batch: int, device: s
         yield torch.from_numpy(to_uint8(x.clamp(-1, 1).cpu())).permute(0, 3, 1, 2)
 
 
+def _check_images(den, command: str) -> None:
+    """``sample`` and ``fid`` need image-shaped models ([C, H, W] with C = 1 or 3)."""
+    shape = tuple(getattr(den, "shape", ()))
+    if len(shape) != 3 or shape[0] not in (1, 3):
+        raise ArtlibError(f"{command}: the model's samples have shape {shape}, not an image [C, H, W] "
+                          "with 1 or 3 channels (use evaluate for vector models)")
+
+
 def cmd_sample(a: argparse.Namespace) -> int:
     from .denoisers import load_model
     from .plotting import image_grid
     from .samplers import check_solver, parse_seeds
 
-    seeds = parse_seeds(a.seeds)
+    seeds = parse_seeds(a.seeds, limit=MAX_SEEDS)
     check_solver(a.solver)
     outdir = Path(a.outdir)
     if outdir.exists() and not outdir.is_dir():
         raise ArtlibError(f"--outdir {outdir} exists and is not a directory")
+    if not outdir.exists() and not outdir.parent.is_dir():
+        raise ArtlibError(f"--outdir {outdir}: folder {outdir.parent} does not exist")
+    if not os.access(outdir if outdir.exists() else outdir.parent, os.W_OK | os.X_OK):
+        raise ArtlibError(f"--outdir {outdir}: not writable")
     den = load_model(a.model, a.device)
+    _check_images(den, "sample")
+    check_memory(den, a.batch, "--batch")
     sigmas, method = resolve_schedule(a.schedule, den, a.K, seed=0)
     (outdir / "images").mkdir(parents=True, exist_ok=True)
     from tqdm import tqdm
@@ -249,6 +319,13 @@ def cmd_sample(a: argparse.Namespace) -> int:
             _write_png(outdir / "grid.png", image_grid(imgs[:64], nrow=8))
     print(f"wrote {len(seeds)} images and grid.png to {outdir} ({method}, K={a.K}, {a.solver})", file=sys.stderr)
     return 0
+
+
+def cmd_fit_net(a: argparse.Namespace) -> int:
+    from .io import check_output_file
+    from .smallnet import cmd_fit_net as fit_net
+    check_output_file(a.out, "--out")
+    return fit_net(a)
 
 
 def cmd_fid(a: argparse.Namespace) -> int:
@@ -266,8 +343,10 @@ def cmd_fid(a: argparse.Namespace) -> int:
         if a.schedule is None or a.K is None:
             raise ArtlibError("fid: --model needs --schedule and --K")
         check_solver(a.solver)
-        seeds = parse_seeds(a.seeds)
+        seeds = parse_seeds(a.seeds, limit=MAX_SEEDS)
         den = load_model(a.model, a.device)
+        _check_images(den, "fid")
+        check_memory(den, a.batch, "--batch")
         sigmas, method = resolve_schedule(a.schedule, den, a.K)
         batches = _generated(den, sigmas, a.solver, seeds, a.batch, a.device)
         total = -(-len(seeds) // a.batch)
@@ -300,14 +379,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="learn a schedule with ART-RL and write it as JSON", formatter_class=_Help)
     t.add_argument("--model", required=True, help="model string, e.g. gauss1d, digits or gmm:mix.npz")
-    t.add_argument("--K", required=True, type=_positive_int("--K"), help="number of steps")
+    t.add_argument("--K", required=True, type=_positive_int("--K", MAX_K), help="number of steps")
     t.add_argument("--solver", default="euler", choices=["euler", "heun"],
                    help="solver the schedule is for; recorded with it. Training does not depend on it: "
                         "both solvers use the grid learned on the Euler error proxy, as the paper does")
     t.add_argument("--clock", default="psi", choices=["psi", "t"],
                    help="psi: the learner indexed by the clock position (well conditioned at any sigma "
                         "range); t: the paper's actor-critic on a uniform grid in t")
-    t.add_argument("--seed", type=int, help="random seed (default 0)")
+    t.add_argument("--seed", type=_int_in("--seed", 0, 2 ** 63 - 1), help="random seed (default 0)")
     t.add_argument("--steps", type=_positive_int("--steps"),
                    help="training steps: psi-nodes (psi clock, default 20) or clock steps (t clock, default 20; "
                         "with --paper: K); the learned clock is re-used at K steps")
@@ -322,47 +401,47 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("evaluate", help="evaluate a schedule on a model", formatter_class=_Help)
     e.add_argument("--model", required=True)
     e.add_argument("--schedule", required=True, help="FILE.json, uniform, edm, edm:rho=R or optimal")
-    e.add_argument("--K", required=True, type=_positive_int("--K"))
+    e.add_argument("--K", required=True, type=_positive_int("--K", MAX_K))
     e.add_argument("--solver", default="euler", choices=["euler", "heun"])
-    e.add_argument("--n", type=int, default=256,
+    e.add_argument("--n", type=_int_in("--n", 0, 10 ** 7), default=256,
                    help="seeds 0..N-1 for the endpoint RMSE against a fine EDM-Heun reference (and sample "
                         "metrics on Gaussians); 0: skip")
     e.add_argument("--ref-steps", type=_positive_int("--ref-steps"), default=512,
                    help="steps of the reference solve (EDM-Heun, rho 7)")
-    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--seed", type=_int_in("--seed", 0, 2 ** 63 - 1), default=0)
     e.add_argument("--json", action="store_true", help="print one JSON object")
     e.set_defaults(func=cmd_evaluate)
 
     sp = sub.add_parser("sample", help="sample images with a schedule; write PNGs and a grid", formatter_class=_Help)
     sp.add_argument("--model", required=True, help="e.g. digits, faces, patches or edm:PATH_OR_URL")
     sp.add_argument("--schedule", required=True, help="FILE.json, uniform, edm, edm:rho=R or optimal")
-    sp.add_argument("--K", required=True, type=_positive_int("--K"))
+    sp.add_argument("--K", required=True, type=_positive_int("--K", MAX_K))
     sp.add_argument("--solver", default="heun", choices=["euler", "heun"])
-    sp.add_argument("--seeds", default="0-63", help="seeds as EDM writes them: 0-63 or 1,5,9")
-    sp.add_argument("--batch", type=_positive_int("--batch"), default=64, help="images per batch")
+    sp.add_argument("--seeds", default="0-63", help=f"seeds as EDM writes them: 0-63 or 1,5,9 (at most {MAX_SEEDS:,})")
+    sp.add_argument("--batch", type=_positive_int("--batch", 65536), default=64, help="images per batch")
     sp.add_argument("--outdir", required=True, help="output folder: images/NNNNNN.png and grid.png")
-    sp.add_argument("--device", default="cpu")
+    sp.add_argument("--device", type=_device, default="cpu", help="cpu or cuda[:N]")
     sp.add_argument("--quiet", action="store_true")
     sp.set_defaults(func=cmd_sample)
 
     fn = sub.add_parser("fit-net", help="train the small EDM-preconditioned network on the digits stand-in", formatter_class=_Help)
-    fn.add_argument("--steps", type=_positive_int("--steps"), default=4000)
-    fn.add_argument("--seed", type=int, default=0)
+    fn.add_argument("--steps", type=_positive_int("--steps", 10 ** 7), default=4000)
+    fn.add_argument("--seed", type=_int_in("--seed", 0, 2 ** 63 - 1), default=0)
     fn.add_argument("--out", required=True, help="output weights file (.pt, weights only)")
     fn.add_argument("--quiet", action="store_true")
-    fn.set_defaults(func=lambda a: __import__("artlib.smallnet", fromlist=["cmd_fit_net"]).cmd_fit_net(a))
+    fn.set_defaults(func=cmd_fit_net)
 
     fd = sub.add_parser("fid", help="FID of a folder of images, or of a model and schedule, against reference statistics", formatter_class=_Help)
     fd.add_argument("--ref", required=True, help="reference: .npz with mu and sigma (EDM's fid-refs) or an image folder")
     fd.add_argument("--images", help="folder of .png/.jpg images to score")
     fd.add_argument("--model", help="or generate from this model ...")
     fd.add_argument("--schedule", help="... with this schedule (FILE.json, uniform, edm, edm:rho=R, optimal)")
-    fd.add_argument("--K", type=_positive_int("--K"))
+    fd.add_argument("--K", type=_positive_int("--K", MAX_K))
     fd.add_argument("--solver", default="heun", choices=["euler", "heun"])
     fd.add_argument("--seeds", default="0-49999", help="seeds of the generated images (EDM: 0-49999)")
     fd.add_argument("--inception-weights", help="local torch-fidelity Inception weights (offline use)")
-    fd.add_argument("--batch", type=_positive_int("--batch"), default=64)
-    fd.add_argument("--device", default="cpu")
+    fd.add_argument("--batch", type=_positive_int("--batch", 65536), default=64)
+    fd.add_argument("--device", type=_device, default="cpu", help="cpu or cuda[:N]")
     fd.add_argument("--quiet", action="store_true")
     fd.set_defaults(func=cmd_fid)
 
@@ -370,26 +449,62 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("--edm-repo", help="clone of github.com/NVlabs/edm, needed by edm: models "
                                             "(or set ARTLIB_EDM_REPO)")
 
-    from .bench import add_parser as add_bench
-    from .reproduce import add_parser as add_reproduce
-    add_reproduce(sub)
-    add_bench(sub)
+    r = sub.add_parser("reproduce", help="execute the notebooks of a profile into the book", formatter_class=_Help)
+    r.add_argument("--profile", required=True, choices=["ci", "paper"])
+    r.add_argument("--only", help="run just this notebook (name without .ipynb)")
+    r.add_argument("--device", type=_device, default="cpu", help="cpu or cuda[:N]")
+    r.set_defaults(func=cmd_reproduce)
+
+    b = sub.add_parser("bench", help="measure the training engine's speed (prints ratios from one run)",
+                       formatter_class=_Help)
+    b.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run, about a minute)")
+    b.add_argument("--device", type=_device, default="cpu", help="cpu or cuda[:N]")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
+    b.set_defaults(func=cmd_bench)
     return p
 
 
+def cmd_reproduce(a: argparse.Namespace) -> int:
+    from .reproduce import reproduce
+    reproduce(a.profile, only=a.only, device=a.device)
+    return 0
+
+
+def cmd_bench(a: argparse.Namespace) -> int:
+    from .bench import run
+    run(quick=a.quick, device=a.device, as_json=a.json)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    debug = "--debug" in argv
+    argv = [x for x in argv if x != "--debug"]
     try:
-        args = parser.parse_args(argv)
+        args = build_parser().parse_args(argv)
         if getattr(args, "edm_repo", None):
             os.environ["ARTLIB_EDM_REPO"] = args.edm_repo
         return args.func(args)
     except ArtlibError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except (OSError, MemoryError, OverflowError) as e:
+        if debug:
+            raise
+        where = f"{e.filename}: " if getattr(e, "filename", None) else ""
+        text = getattr(e, "strerror", None) or str(e) or type(e).__name__
+        print(f"error: {where}{text.splitlines()[0]}", file=sys.stderr)
+        return 2
+    except Exception as e:   # a bug of ours: one line, the traceback on request
+        if debug:
+            raise
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        print(f"error: unexpected {type(e).__name__}: {first} (run with --debug for the traceback)",
+              file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

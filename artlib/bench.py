@@ -170,11 +170,3 @@ def run(*, quick: bool = False, device: str = "cpu", as_json: bool = False) -> d
     for k, v in res["memory"].items():
         print(f"  {k}: {v:.0f}")
     return res
-
-
-def add_parser(sub) -> None:
-    b = sub.add_parser("bench", help="measure the training engine's speed (prints ratios from one run)")
-    b.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run, about a minute)")
-    b.add_argument("--device", default="cpu")
-    b.add_argument("--json", action="store_true")
-    b.set_defaults(func=lambda a: (run(quick=a.quick, device=a.device, as_json=a.json), 0)[1])

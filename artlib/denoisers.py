@@ -30,8 +30,10 @@ class GaussianDenoiser:
     """
 
     def __init__(self, c: float = 1.0, dim: int = 1, sigma_min: float = 0.002, sigma_max: float = 80.0):
-        if not c > 0:
-            raise ArtlibError(f"gaussian: c must be > 0, got {c}")
+        if not 0 < c <= 1e6:
+            raise ArtlibError(f"gaussian: c must be in (0, 1e6], got {c}")
+        if not sigma_max <= 1e6:
+            raise ArtlibError(f"gaussian: sigma_max must be at most 1e6, got {sigma_max}")
         if dim != int(dim) or dim < 1:
             raise ArtlibError(f"gaussian: dim must be a positive integer, got {dim}")
         if not 0 <= sigma_min < sigma_max:

@@ -1,71 +1,137 @@
-"""Atomic file writes: a crash never leaves a truncated file where a good one was."""
+"""File I/O at the library's edge: atomic writes (a crash never leaves a truncated file where a
+good one was, and outputs get the permissions the umask allows), and reads of regular files only,
+with size limits (a FIFO, device or socket is refused by name, never opened)."""
 from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-import torch
-
 from .errors import ArtlibError
+
+#: Largest JSON file read (schedules, configs).
+JSON_MAX_BYTES = 16 << 20
+#: Largest checkpoint or weights file read.
+TORCH_MAX_BYTES = 4 << 30
+
+
+def check_input_file(path: str | os.PathLike, what: str, max_bytes: int) -> Path:
+    """``path`` as a Path after checking it is an existing regular file of at most ``max_bytes``."""
+    path = Path(path)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise ArtlibError(f"{what} {path}: file not found") from None
+    except OSError as e:
+        raise ArtlibError(f"{what} {path}: cannot read ({e.strerror})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise ArtlibError(f"{what} {path}: is a directory, expected a file")
+    if not stat.S_ISREG(st.st_mode):
+        raise ArtlibError(f"{what} {path}: not a regular file (a FIFO, device or socket is not read)")
+    if st.st_size > max_bytes:
+        raise ArtlibError(f"{what} {path}: {st.st_size} bytes is over the limit of {max_bytes}")
+    if not os.access(path, os.R_OK):
+        raise ArtlibError(f"{what} {path}: permission denied")
+    return path
+
+
+def check_output_file(path: str | os.PathLike, what: str, *, not_same_as: tuple = ()) -> Path:
+    """Check, before any work, that ``path`` can be written: not a directory, its folder exists
+    and is writable, and it is none of the files in ``not_same_as`` (inputs, checkpoints)."""
+    path = Path(path)
+    if path.is_dir():
+        raise ArtlibError(f"{what} {path}: is a directory, expected a file path")
+    if str(path) == "" or path.name in ("", ".", ".."):
+        raise ArtlibError(f"{what}: expected a file path, got {str(path)!r}")
+    if path.exists() and not path.is_file():
+        raise ArtlibError(f"{what} {path}: exists and is not a regular file")
+    parent = path.parent
+    if not parent.is_dir():
+        raise ArtlibError(f"{what} {path}: folder {parent} does not exist")
+    try:   # the one reliable test (read-only mounts, /proc, quotas): create a file there
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise ArtlibError(f"{what} {path}: cannot write in {parent} ({e.strerror})") from None
+    for other in not_same_as:
+        if other and Path(other).resolve() == path.resolve():
+            raise ArtlibError(f"{what} {path}: must differ from {other}")
+    return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
     """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename it into place."""
-    path = Path(path)
-    if path.is_dir():
-        raise ArtlibError(f"{path} is a directory, expected a file path")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    return atomic_write_many([(path, write)])[0]
+
+
+def atomic_write_many(items: list[tuple[str | os.PathLike, Callable[[str], None]]]) -> list[Path]:
+    """Write several files together: every ``write(tmp)`` first, then every rename, so a failure
+    in any write leaves all the old files as they were. New files get mode 0666 less the umask."""
+    paths = [Path(p) for p, _ in items]
+    for path in paths:
+        if path.is_dir():
+            raise ArtlibError(f"{path} is a directory, expected a file path")
+        path.parent.mkdir(parents=True, exist_ok=True)
+    tmps: list[str] = []
     try:
-        write(tmp)
-        os.replace(tmp, path)
+        for path, (_, write) in zip(paths, items):
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            os.close(fd)
+            tmps.append(tmp)
+            write(tmp)
+            os.chmod(tmp, 0o666 & ~_umask())
+        for tmp, path in zip(tmps, paths):
+            os.replace(tmp, path)
     except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        for tmp in tmps:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
         raise
-    return path
+    return paths
 
 
-def write_json(path: str | os.PathLike, obj: Any) -> Path:
-    """Write ``obj`` as indented JSON, atomically."""
-    def write(tmp: str) -> None:
-        with open(tmp, "w") as f:
-            json.dump(obj, f, indent=2)
-            f.write("\n")
-    return atomic_write(path, write)
-
-
-def read_json(path: str | os.PathLike) -> Any:
-    """Read a JSON file, turning the usual failures into one-line errors."""
-    path = Path(path)
-    if path.is_dir():
-        raise ArtlibError(f"{path} is a directory, expected a JSON file")
+def read_json(path: str | os.PathLike, what: str = "JSON file") -> Any:
+    """Read a JSON file (a regular file of at most ``JSON_MAX_BYTES``), with one-line errors."""
+    path = check_input_file(path, what, JSON_MAX_BYTES)
     try:
         with open(path) as f:
             return json.load(f)
-    except FileNotFoundError:
-        raise ArtlibError(f"file not found: {path}") from None
     except PermissionError:
-        raise ArtlibError(f"cannot read {path}: permission denied") from None
+        raise ArtlibError(f"{what} {path}: permission denied") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ArtlibError(f"{path} is not valid JSON: {e}") from None
+        raise ArtlibError(f"{what} {path}: not valid JSON ({e})") from None
+    except RecursionError:
+        raise ArtlibError(f"{what} {path}: nested too deeply") from None
 
 
 def torch_save(path: str | os.PathLike, obj: Any) -> Path:
     """``torch.save`` atomically (tensors, numbers, strings, lists and dicts only)."""
+    import torch
     return atomic_write(path, lambda tmp: torch.save(obj, tmp))
 
 
-def torch_load(path: str | os.PathLike) -> Any:
-    """Load one of our own checkpoints with ``weights_only=True``: nothing of ours is a pickle."""
-    path = Path(path)
-    if not path.is_file():
-        raise ArtlibError(f"checkpoint not found: {path}")
+def torch_load(path: str | os.PathLike, what: str = "checkpoint") -> Any:
+    """Load one of our own files with ``weights_only=True`` (nothing of ours is a pickle); a file
+    that is not one of ours is refused with one line, without torch's advice to unpickle it."""
+    import torch
+    path = check_input_file(path, what, TORCH_MAX_BYTES)
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # torch raises several unrelated types for corrupt files
-        raise ArtlibError(f"cannot load checkpoint {path}: {e}".splitlines()[0]) from None
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # torch raises several unrelated types for corrupt or foreign files
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        if "weights_only" in str(e) or "Weights only load failed" in str(e):
+            first = "it holds Python objects, not plain tensors (artlib never unpickles code)"
+        raise ArtlibError(f"cannot load {what} {path}: {first}") from None
+    if not isinstance(obj, dict):
+        raise ArtlibError(f"{what} {path}: expected a dict of tensors, got {type(obj).__name__}")
+    return obj

@@ -58,6 +58,8 @@ def frechet_distance(mu1: np.ndarray, cov1: np.ndarray, mu2: np.ndarray, cov2: n
 
 def frechet_distance_samples(a: torch.Tensor, b: torch.Tensor) -> float:
     """Squared Fréchet distance between Gaussian fits of two sample sets [n, ...]."""
+    if len(a) < 2 or len(b) < 2:
+        raise ArtlibError("a Fréchet distance needs at least 2 samples on each side")
     a = np.asarray(a, dtype=np.float64).reshape(len(a), -1)
     b = np.asarray(b, dtype=np.float64).reshape(len(b), -1)
     return frechet_distance(a.mean(0), np.cov(a, rowvar=False), b.mean(0), np.cov(b, rowvar=False))

@@ -7,7 +7,6 @@ is stored in the notebook's metadata and the status page is regenerated from all
 """
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import os
 import platform
@@ -209,12 +208,3 @@ def reproduce(profile: str, *, only: str | None = None, device: str = "cpu",
         print(f"[{i}/{len(names)}] {name} done in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
     write_status(root)
     return done
-
-
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    """Register ``reproduce`` on the CLI."""
-    r = sub.add_parser("reproduce", help="execute the notebooks of a profile into the book")
-    r.add_argument("--profile", required=True, choices=["ci", "paper"])
-    r.add_argument("--only", help="run just this notebook (name without .ipynb)")
-    r.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    r.set_defaults(func=lambda a: (reproduce(a.profile, only=a.only, device=a.device), 0)[1])

@@ -99,9 +99,11 @@ def seeded_batch(denoiser, seeds, *, device="cpu") -> tuple[torch.Tensor, torch.
     return x, torch.eye(label_dim, dtype=torch.float64)[labels].to(device)
 
 
-def parse_seeds(text: str) -> list[int]:
-    """EDM's seed syntax: ``0-63``, ``1,5,9`` or a mix ``0-3,10``; rejects empty or reversed ranges."""
-    seeds: list[int] = []
+def parse_seeds(text: str, *, limit: int = 1_000_000) -> list[int]:
+    """EDM's seed syntax: ``0-63``, ``1,5,9`` or a mix ``0-3,10``; rejects empty or reversed
+    ranges, seeds outside [0, 2³²) (EDM's range) and more than ``limit`` seeds, counted before
+    any list is built."""
+    ranges, total = [], 0
     for part in str(text).split(","):
         a, sep, b = part.strip().partition("-")
         try:
@@ -110,8 +112,13 @@ def parse_seeds(text: str) -> list[int]:
             raise ArtlibError(f"--seeds: cannot parse {part!r}; use e.g. 0-63 or 1,5,9") from None
         if lo < 0 or hi < lo:
             raise ArtlibError(f"--seeds: range {part!r} is empty or negative; use low-high with low <= high")
-        seeds.extend(range(lo, hi + 1))
-    return seeds
+        if hi >= 2 ** 32:
+            raise ArtlibError(f"--seeds: {hi} is over the largest seed, 2^32 - 1")
+        total += hi - lo + 1
+        if total > limit:
+            raise ArtlibError(f"--seeds {text!r}: over {limit:,} seeds; split the run")
+        ranges.append((lo, hi))
+    return [s for lo, hi in ranges for s in range(lo, hi + 1)]
 
 
 def initial_noise(denoiser, n: int, generator: torch.Generator | None = None, *,

@@ -6,6 +6,7 @@ through ``sigmas_to_tau`` (the only two places that convert).
 """
 from __future__ import annotations
 
+import json
 import math
 import os
 from pathlib import Path
@@ -15,7 +16,7 @@ import numpy as np
 import torch
 
 from .errors import ArtlibError
-from .io import atomic_write, read_json, write_json
+from .io import atomic_write_many, read_json
 
 FORMAT = "artlib.schedule/1"
 
@@ -141,7 +142,7 @@ def save_schedule(path: str | os.PathLike, sigmas: torch.Tensor, *, solver: str,
 
     s = validate_sigmas(sigmas, sigma_max=sigma_max)
     K = s.numel() - 1
-    write_json(path, {
+    obj = {
         "format": FORMAT,
         "sigmas": [float(v) for v in s.tolist()],
         "K": K,
@@ -153,9 +154,15 @@ def save_schedule(path: str | os.PathLike, sigmas: torch.Tensor, *, solver: str,
         "model": model,
         "artlib_version": __version__,
         **provenance,
-    })
-    atomic_write(export_path(path), lambda tmp: Path(tmp).write_text(
-        "[" + ", ".join(repr(float(v)) for v in s.tolist()) + "]\n"))
+    }
+
+    def write_schedule(tmp: str) -> None:
+        with open(tmp, "w") as f:
+            json.dump(obj, f, indent=2)
+            f.write("\n")
+    atomic_write_many([   # the JSON and its .sigmas.txt land together, or neither does
+        (export_path(path), lambda tmp: Path(tmp).write_text("[" + ", ".join(repr(float(v)) for v in s.tolist()) + "]\n")),
+        (path, write_schedule)])
 
 
 def export_path(path: str | os.PathLike) -> Path:
@@ -167,7 +174,7 @@ def export_path(path: str | os.PathLike) -> Path:
 def load_schedule(path: str | os.PathLike, *, sigma_max: float | None = None,
                   K: int | None = None) -> tuple[torch.Tensor, dict[str, Any]]:
     """Read a schedule JSON; returns (sigmas [K+1], the whole JSON object)."""
-    obj = read_json(path)
+    obj = read_json(path, what="schedule file")
     if not isinstance(obj, dict) or "sigmas" not in obj:
         raise ArtlibError(f"{path}: not a schedule file (no 'sigmas' list)")
     if not isinstance(obj["sigmas"], list) or not all(
@@ -198,6 +205,8 @@ def parse_kv(text: str, *, what: str) -> dict[str, float]:
             raise ArtlibError(f"{what}: {key.strip()}={val!r} is not a number") from None
         if not math.isfinite(num):
             raise ArtlibError(f"{what}: {key.strip()} must be finite")
+        if key.strip() in out:
+            raise ArtlibError(f"{what}: {key.strip()} is given twice")
         out[key.strip()] = num
     return out
 

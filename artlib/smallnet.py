@@ -92,12 +92,16 @@ def load_net(path: str | Path = WEIGHTS):
     """An ``EDMDenoiser`` around saved ``SmallPrecond`` weights (σ range [0.002, 80])."""
     from .edm import EDMDenoiser
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise ArtlibError(f"network weights {path} not found; train them with "
                           "python -m artlib fit-net --out PATH")
-    ck = torch_load(path)
-    net = SmallPrecond(ck["channels"], ck["resolution"], ck["width"])
-    net.load_state_dict(ck["state_dict"])
+    ck = torch_load(path, what="network weights")
+    try:
+        net = SmallPrecond(int(ck["channels"]), int(ck["resolution"]), int(ck["width"]))
+        net.load_state_dict(ck["state_dict"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        raise ArtlibError(f"network weights {path}: not a digits-net file written by fit-net "
+                          f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
     return EDMDenoiser(net)
 
 
@@ -109,5 +113,5 @@ def cmd_fit_net(a) -> int:
     net, losses = fit(data, steps=a.steps, seed=a.seed, progress=not a.quiet)
     save_net(a.out, net, steps=a.steps, seed=a.seed, final_loss=losses[-1] if losses else math.nan,
              seconds=round(time.perf_counter() - t0, 1), data="sklearn digits, artlib.standins split")
-    print(f"wrote {a.out} ({time.perf_counter() - t0:.0f} s, final loss {losses[-1]:.4f})")
+    print(f"wrote {a.out} ({time.perf_counter() - t0:.0f} s, final loss {losses[-1] if losses else math.nan:.4f})")
     return 0

@@ -1,5 +1,8 @@
 """Real-browser check of the built book: every page of the table of contents loads in headless
-Chromium from a local HTTP server, with no JavaScript error, no broken image and no empty figure.
+Chromium from a local HTTP server, and fails on what a reader would notice: a JavaScript error,
+a broken, blank or alt-less image, a results table shown as raw pipe text, maths shown as raw
+LaTeX (MathJax is served from the book itself, so it must typeset offline), and a chapter
+without its verdict box.
 
 Skipped when the book has not been built, unless ARTLIB_REQUIRE_BOOK=1 (as in .ci/run, which
 runs this file after ``jupyter-book build``). The machine is offline, so failed loads of
@@ -66,6 +69,36 @@ def browser():
         server.shutdown()
 
 
+#: Per figure: natural size and the spread (max − min) of its pixels' grey levels, read through a
+#: canvas; a blank (single-colour) figure has spread 0.
+PIXEL_SPREAD = """
+return Array.from(document.querySelectorAll('.cell_output img')).map(img => {
+  const c = document.createElement('canvas'); c.width = img.naturalWidth; c.height = img.naturalHeight;
+  const ctx = c.getContext('2d'); ctx.drawImage(img, 0, 0);
+  const d = ctx.getImageData(0, 0, c.width, c.height).data; let lo = 255, hi = 0;
+  for (let i = 0; i < d.length; i += 4 * 7) { const g = (d[i] + d[i + 1] + d[i + 2]) / 3; lo = Math.min(lo, g); hi = Math.max(hi, g); }
+  return [img.naturalWidth, img.naturalHeight, hi - lo];
+});
+"""
+
+
+def wait_for_mathjax(driver, timeout: float = 20.0) -> bool:
+    """Wait until MathJax (when the page loads it) has typeset the page."""
+    import time
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        state = driver.execute_script(
+            "if (!window.MathJax) return 'none';"
+            "if (!MathJax.startup || !MathJax.startup.promise) return 'loading';"
+            "if (window.__mjdone === undefined) { window.__mjdone = false;"
+            " MathJax.startup.promise.then(() => { window.__mjdone = true; }); }"
+            "return window.__mjdone ? 'done' : 'loading';")
+        if state in ("none", "done"):
+            return True
+        time.sleep(0.2)
+    return False
+
+
 @pytest.mark.parametrize("page", toc_pages())
 def test_page_renders(browser, page):
     driver, base = browser
@@ -79,11 +112,23 @@ def test_page_renders(browser, page):
     broken = driver.execute_script(
         "return Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)")
     assert not broken, f"broken images on {page}: {broken}"
+    no_alt = driver.execute_script(
+        "return Array.from(document.querySelectorAll('main img')).filter(i => !(i.alt || '').trim()"
+        " || /^[0-9a-f]{16,}/.test(i.alt)).map(i => i.src)")
+    assert not no_alt, f"images without alt text on {page}: {no_alt}"
+    text = driver.execute_script("return document.querySelector('main').innerText")
+    pipe_rows = [ln for ln in text.splitlines() if ln.strip().startswith("|") and ln.strip().count("|") >= 3]
+    assert not pipe_rows, f"raw pipe-table text on {page}: {pipe_rows[:2]}"
+    assert wait_for_mathjax(driver), f"MathJax did not finish on {page}"
+    raw_tex = [m for m in ("\\(", "\\[", "$$", "\\frac", "\\theta") if m in text]
+    assert not raw_tex, f"raw LaTeX on {page}: {raw_tex}"
     if page.startswith("executed/") and page != "executed/status":
-        sizes = driver.execute_script(
-            "return Array.from(document.querySelectorAll('.cell_output img')).map(i => [i.naturalWidth, i.naturalHeight])")
-        assert sizes, f"{page} shows no figure"
-        assert all(w > 50 and h > 50 for w, h in sizes), f"empty figure on {page}: {sizes}"
+        spreads = driver.execute_script(PIXEL_SPREAD)
+        assert spreads, f"{page} shows no figure"
+        assert all(w > 50 and h > 50 for w, h, _ in spreads), f"tiny figure on {page}: {spreads}"
+        assert all(spread > 20 for _, _, spread in spreads), f"blank figure on {page}: {spreads}"
+        verdicts = driver.execute_script("return document.querySelectorAll('.artlib-verdict').length")
+        assert verdicts == 1, f"{page} has {verdicts} verdict boxes, expected 1"
     if page == toc_pages()[0]:
         ARTIFACTS.mkdir(exist_ok=True)
         driver.save_screenshot(str(ARTIFACTS / "landing.png"))

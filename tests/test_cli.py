@@ -148,7 +148,7 @@ def test_train_flags_are_generated_from_both_configs(capsys):
     (["--natural", "maybe", "--clock", "t"], "--natural must be true or false"),
     (["--rho", "x"], "--rho must be a number"),
     (["--out", "/nonexistent-dir/x.json"], "does not exist"),
-    (["--checkpoint", "same.json", "--out", "same.json"], "must be different files"),
+    (["--checkpoint", "same.json", "--out", "same.json"], "must differ from"),
 ])
 def test_train_bad_flags_exit_2_before_work(args, needle, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

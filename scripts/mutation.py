@@ -1,0 +1,171 @@
+"""Mutation testing of artlib's core: make one small bug at a time, run the tests that cover the
+module, and count the bugs the tests catch ("killed"). A report, not a CI gate.
+
+Each mutant is one edit of the module's syntax tree: an arithmetic operator swapped (+ ↔ −,
+* ↔ /, ** → *), a comparison flipped (< ↔ >=, <= ↔ >, == ↔ !=), a unary minus dropped, a numeric
+constant changed (c → c + 1, 0 → 1, 1 → 2, floats scaled by 1.5) or a ``True``/``False``
+swapped. The mutated file is written into a copy of the repository, never into the checkout.
+Equivalent mutants (edits that cannot change behaviour) are listed in EQUIVALENT with the
+reason, and are left out of the score.
+
+    python scripts/mutation.py [--quick] [--modules psiclock optimum ...] [--seed 0] [--jobs 2]
+
+Prints one line per surviving mutant, a per-module breakdown, and last
+``killed K of N mutants (P%)``.
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: module → the test files that claim to cover it
+TESTS = {
+    "schedules": ["tests/test_schedules.py"],
+    "samplers": ["tests/test_samplers.py"],
+    "env": ["tests/test_env.py", "tests/test_psiclock.py"],
+    "optimum": ["tests/test_optimum.py", "tests/test_schedules.py"],
+    "psiclock": ["tests/test_psiclock.py"],
+    "rl": ["tests/test_rl.py"],
+    "distill": ["tests/test_rl.py", "tests/test_psiclock.py"],
+    "metrics": ["tests/test_metrics.py", "tests/test_samplers.py", "tests/test_cli.py"],
+    "fid": ["tests/test_fid.py"],
+}
+
+#: (module, line, description) of mutants that cannot change behaviour, with the reason.
+EQUIVALENT: dict[tuple[str, int, str], str] = {}
+
+_SWAP = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult, ast.Pow: ast.Mult}
+_CMP = {ast.Lt: ast.GtE, ast.GtE: ast.Lt, ast.Gt: ast.LtE, ast.LtE: ast.Gt, ast.Eq: ast.NotEq, ast.NotEq: ast.Eq}
+
+
+def _skip(node: ast.AST, parents: dict) -> bool:
+    """Docstrings, annotations, error messages and dataclass field docs are not behaviour."""
+    p = parents.get(node)
+    while p is not None:
+        if isinstance(p, (ast.JoinedStr, ast.Raise)) or (isinstance(p, ast.Expr) and isinstance(p.value, ast.Constant)):
+            return True
+        if isinstance(p, ast.AnnAssign) and node is not p.value and _within(node, p.annotation, parents):
+            return True
+        p = parents.get(p)
+    return False
+
+
+def _within(node, root, parents) -> bool:
+    while node is not None:
+        if node is root:
+            return True
+        node = parents.get(node)
+    return False
+
+
+def mutants(source: str) -> list[tuple[int, int, str]]:
+    """All (node index, line, description) mutation sites of a module."""
+    tree = ast.parse(source)
+    parents = {c: p for p in ast.walk(tree) for c in ast.iter_child_nodes(p)}
+    out = []
+    for i, node in enumerate(ast.walk(tree)):
+        if _skip(node, parents):
+            continue
+        if isinstance(node, ast.BinOp) and type(node.op) in _SWAP:
+            out.append((i, node.lineno, f"{type(node.op).__name__} -> {_SWAP[type(node.op)].__name__}"))
+        elif isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _CMP:
+            out.append((i, node.lineno, f"{type(node.ops[0]).__name__} -> {_CMP[type(node.ops[0])].__name__}"))
+        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            out.append((i, node.lineno, "drop unary minus"))
+        elif isinstance(node, ast.Constant) and type(node.value) in (int, float) and not isinstance(node.value, bool):
+            out.append((i, node.lineno, f"constant {node.value!r} -> {_new_constant(node.value)!r}"))
+        elif isinstance(node, ast.Constant) and isinstance(node.value, bool):
+            out.append((i, node.lineno, f"{node.value} -> {not node.value}"))
+    return out
+
+
+def _new_constant(v):
+    if isinstance(v, int):
+        return v + 1
+    return 1.0 if v == 0 else v * 1.5
+
+
+def apply(source: str, index: int) -> str:
+    """The module's source with mutation site ``index`` applied."""
+    tree = ast.parse(source)
+    node = list(ast.walk(tree))[index]
+    if isinstance(node, ast.BinOp):
+        node.op = _SWAP[type(node.op)]()
+    elif isinstance(node, ast.Compare):
+        node.ops = [_CMP[type(node.ops[0])]()]
+    elif isinstance(node, ast.UnaryOp):
+        node.op = ast.UAdd()
+    elif isinstance(node.value, bool):
+        node.value = not node.value
+    else:
+        node.value = _new_constant(node.value)
+    return ast.unparse(tree)
+
+
+def run_one(module: str, index: int, line: int, what: str, timeout: float) -> tuple[str, int, str, bool]:
+    """Copy the repository, apply one mutant, run the module's tests; True if a test failed."""
+    with tempfile.TemporaryDirectory(prefix="artlib-mut-") as tmp:
+        work = Path(tmp) / "repo"
+        shutil.copytree(ROOT, work, ignore=shutil.ignore_patterns(".venv", ".git", "book", "artifacts", "runs",
+                                                                   "__pycache__", ".pytest_cache", ".hypothesis"))
+        path = work / "artlib" / f"{module}.py"
+        path.write_text(apply(path.read_text(), index))
+        tests = [t for t in TESTS[module] if (work / t).is_file()]
+        env = {**os.environ, "PYTHONPATH": str(work), "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": "1"}
+        try:
+            r = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests],
+                               cwd=work, env=env, capture_output=True, timeout=timeout)
+            killed = r.returncode != 0
+        except subprocess.TimeoutExpired:
+            killed = True   # a hang counts as detected: the suite would not pass
+    return module, line, what, killed
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--modules", nargs="+", default=list(TESTS), choices=list(TESTS))
+    ap.add_argument("--quick", action="store_true", help="a random sample of 12 mutants per module")
+    ap.add_argument("--sample", type=int, default=12, help="mutants per module with --quick")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--timeout", type=float, default=600.0, help="seconds per mutant's test run")
+    a = ap.parse_args(argv)
+    rng = random.Random(a.seed)
+    jobs = []
+    for m in a.modules:
+        sites = [s for s in mutants((ROOT / "artlib" / f"{m}.py").read_text())
+                 if (m, s[1], s[2]) not in EQUIVALENT]
+        if a.quick:
+            sites = rng.sample(sites, min(a.sample, len(sites)))
+        jobs += [(m, *s) for s in sites]
+    t0 = time.time()
+    per: dict[str, list[int]] = {m: [0, 0] for m in a.modules}
+    with ThreadPoolExecutor(a.jobs) as pool:
+        for module, line, what, killed in pool.map(lambda j: run_one(*j, a.timeout), jobs):
+            per[module][0] += killed
+            per[module][1] += 1
+            if not killed:
+                print(f"survived: artlib/{module}.py:{line}: {what}", flush=True)
+    for m, (k, n) in per.items():
+        print(f"  {m:10s} killed {k} of {n}" + (f" ({100 * k / n:.0f}%)" if n else ""))
+    for (m, line, what), why in EQUIVALENT.items():
+        print(f"  equivalent: artlib/{m}.py:{line}: {what}: {why}")
+    k, n = sum(v[0] for v in per.values()), sum(v[1] for v in per.values())
+    print(f"  ({time.time() - t0:.0f} s)")
+    print(f"killed {k} of {n} mutants ({100 * k / max(n, 1):.0f}%)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
