@@ -82,7 +82,8 @@ def is_schedule_file(spec: str) -> bool:
 def resolve_schedule(spec: str, denoiser, K: int, *, seed: int = 0):
     """A schedule from the CLI's ``--schedule``: a JSON file or uniform | edm[:rho=R] | optimal."""
     from .optimum import optimal_sigmas
-    from .schedules import check_options, edm_sigmas, load_schedule, parse_schedule_spec, uniform_sigmas
+    from .options import check_options
+    from .schedules import edm_sigmas, load_schedule, parse_schedule_spec, uniform_sigmas
     if not spec.strip():
         raise ArtlibError("--schedule is empty; use uniform, edm, edm:rho=R, optimal or a .json file")
     if is_schedule_file(spec):
@@ -198,7 +199,7 @@ def train_config(a: argparse.Namespace):
 
 def cmd_train(a: argparse.Namespace) -> int:
     import dataclasses as dc
-    from .denoisers import load_model
+    from .models import load_model
     from .distill import learn_schedule
     from .schedules import save_schedule
 
@@ -226,10 +227,12 @@ def cmd_train(a: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(a: argparse.Namespace) -> int:
-    from .denoisers import GaussianDenoiser, load_model
+    from .denoisers import GaussianDenoiser
+    from .models import load_model
     from .experiments import endpoint_rmse, reference_solve
     from .metrics import exact_w2, frechet_distance_samples, sample_w2_normal
-    from .samplers import check_solver, initial_noise, nfe, sample
+    from .options import check_solver, nfe
+    from .samplers import initial_noise, sample
 
     import torch
     check_solver(a.solver)
@@ -291,9 +294,9 @@ def _check_images(den, command: str) -> None:
 
 
 def cmd_sample(a: argparse.Namespace) -> int:
-    from .denoisers import load_model
+    from .models import load_model
     from .plotting import image_grid
-    from .samplers import check_solver, parse_seeds
+    from .options import check_solver, parse_seeds
 
     seeds = parse_seeds(a.seeds, limit=MAX_SEEDS)
     check_solver(a.solver)
@@ -330,7 +333,7 @@ def cmd_fit_net(a: argparse.Namespace) -> int:
 
 def cmd_fid(a: argparse.Namespace) -> int:
     from . import fid
-    from .samplers import check_solver, parse_seeds
+    from .options import check_solver, parse_seeds
 
     if (a.images is None) == (a.model is None):
         raise ArtlibError("fid: give either --images DIR or --model with --schedule and --K")
@@ -339,7 +342,7 @@ def cmd_fid(a: argparse.Namespace) -> int:
     if a.images is not None:
         batches, total, what = fid.folder_batches(a.images, a.batch), None, {"images": a.images}
     else:
-        from .denoisers import load_model
+        from .models import load_model
         if a.schedule is None or a.K is None:
             raise ArtlibError("fid: --model needs --schedule and --K")
         check_solver(a.solver)

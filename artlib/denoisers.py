@@ -11,7 +11,7 @@ import math
 import torch
 
 from .errors import ArtlibError
-from .schedules import check_options, parse_kv
+from .io import check_input_file
 
 
 def per_sample(v: torch.Tensor | float, x: torch.Tensor) -> torch.Tensor:
@@ -108,10 +108,6 @@ class GMMDenoiser:
         return (w.unsqueeze(-1) * shrunk).sum(1).reshape(x.shape).to(x.dtype)
 
 
-_MODELS_HELP = ("gauss1d, gaussian:c=C,dim=D[,sigma_min=..,sigma_max=..], "
-                "digits|faces|patches[:components=J,conditional=1], gmm:PATH.npz, digits-net[:WEIGHTS], "
-                "edm:PATH_OR_URL")
-
 #: Largest mixture file ``gmm:`` reads (bytes).
 GMM_MAX_BYTES = 1 << 30
 
@@ -120,25 +116,12 @@ def load_gmm_npz(path: str) -> GMMDenoiser:
     """A user's Gaussian mixture from an .npz: ``weights`` [J], ``means`` [J, d], ``covs`` [J, d, d],
     optionally ``sigma_min``, ``sigma_max`` (default 0.002, 80) and ``shape`` (one sample's shape).
     Every rejection is one line naming the file and the array."""
-    import os
-    import stat
     import zipfile
 
     import numpy as np
 
     what = f"gmm:{path}"
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        raise ArtlibError(f"{what}: file not found") from None
-    except OSError as e:
-        raise ArtlibError(f"{what}: cannot read ({e.strerror})") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise ArtlibError(f"{what}: is a directory, expected an .npz file")
-    if not stat.S_ISREG(st.st_mode):
-        raise ArtlibError(f"{what}: not a regular file (a FIFO, device or socket is not read)")
-    if st.st_size > GMM_MAX_BYTES:
-        raise ArtlibError(f"{what}: {st.st_size} bytes is over the {GMM_MAX_BYTES} byte limit")
+    check_input_file(path, "gmm:", GMM_MAX_BYTES)
     try:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
@@ -190,51 +173,3 @@ def load_gmm_npz(path: str) -> GMMDenoiser:
         shape = tuple(int(v) for v in sh)
     return GMMDenoiser(torch.from_numpy(w), torch.from_numpy(mu), torch.from_numpy(cov), shape=shape,
                        sigma_min=smin, sigma_max=smax)
-
-
-def load_model(spec: str, device: str | torch.device | None = None):
-    """Build a denoiser from a model string such as ``gauss1d`` or ``gaussian:c=0.5,dim=64``,
-    on ``device`` if given (models without tensors ignore it)."""
-    den = _build(spec)
-    return den.to(device) if device is not None and hasattr(den, "to") else den
-
-
-def _build(spec: str):
-    if not isinstance(spec, str) or not spec.strip():
-        raise ArtlibError(f"empty model string; known models: {_MODELS_HELP}")
-    kind, _, rest = spec.strip().partition(":")
-    what = f"model {spec!r}"
-    if kind == "gauss1d":
-        opts = parse_kv(rest, what=what)
-        check_options(opts, [], what=what)
-        return GaussianDenoiser(c=1.0, dim=1, sigma_min=0.0, sigma_max=3.0)
-    if kind == "gaussian":
-        opts = parse_kv(rest, what=what)
-        check_options(opts, ["c", "dim", "sigma_min", "sigma_max"], what=what)
-        dim = opts.get("dim", 1.0)
-        if dim != int(dim):
-            raise ArtlibError(f"{what}: dim must be an integer, got {dim:g}")
-        return GaussianDenoiser(c=opts.get("c", 1.0), dim=int(dim),
-                                sigma_min=opts.get("sigma_min", 0.002), sigma_max=opts.get("sigma_max", 80.0))
-    if kind in ("digits", "faces", "patches"):
-        from .standins import gmm_standin
-        opts = parse_kv(rest, what=what)
-        check_options(opts, ["components", "conditional", "sigma_min", "sigma_max"], what=what)
-        j = opts.get("components")
-        if j is not None and (j != int(j) or j < 1):
-            raise ArtlibError(f"{what}: components must be a positive integer, got {j:g}")
-        if opts.get("conditional", 0) not in (0, 1):
-            raise ArtlibError(f"{what}: conditional must be 0 or 1")
-        return gmm_standin(kind, None if j is None else int(j), bool(opts.get("conditional", 0)),
-                           opts.get("sigma_min", 0.002), opts.get("sigma_max", 80.0))
-    if kind == "gmm":
-        if not rest:
-            raise ArtlibError(f"{what}: give the mixture file, gmm:PATH.npz")
-        return load_gmm_npz(rest)
-    if kind == "digits-net":
-        from .smallnet import WEIGHTS, load_net
-        return load_net(rest or WEIGHTS)
-    if kind == "edm":
-        from .edm import load_edm
-        return load_edm(rest)
-    raise ArtlibError(f"unknown model {spec!r}; known models: {_MODELS_HELP}")

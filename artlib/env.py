@@ -18,7 +18,7 @@ import torch.autograd.forward_ad as fwAD
 
 from .denoisers import per_sample
 from .errors import ArtlibError
-from .schedules import _check_K
+from .options import check_K
 
 # torch's forward-mode AD registers its decompositions through torch.jit.script on first use,
 # which warns on every run (an upstream deprecation that users cannot act on).
@@ -32,7 +32,7 @@ class ARTEnv:
 
     def __init__(self, denoiser, K: int, *, class_labels: torch.Tensor | None = None):
         self.denoiser = denoiser
-        self.K = _check_K(K)
+        self.K = check_K(K)
         self.T = float(denoiser.sigma_max)
         self.dt = self.T / self.K
         self.class_labels = class_labels

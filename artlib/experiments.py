@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .denoisers import GaussianDenoiser, load_model
+from .denoisers import GaussianDenoiser
+from .models import load_model
 from .distill import CLOCK_STEPS, Learned, learn_schedule
 from .metrics import exact_w2, sample_w2_normal
 from .rl import TrainConfig

@@ -37,12 +37,10 @@ Distillation: t(ψ) = ∫₀^ψ e^{m} dψ′ normalised to t(T) = T; K+1 equally
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -52,10 +50,10 @@ from tqdm import tqdm
 from .denoisers import per_sample
 from .env import ARTEnv
 from .errors import ArtlibError
-from .io import torch_load, torch_save
-from .rl import Diverged, init_mlp, mlp
+from .rl import Diverged, init_mlp, mlp, resume_training, save_training
 from .samplers import initial_noise
-from .schedules import _check_K, validate_sigmas
+from .options import check_K
+from .schedules import validate_sigmas
 
 
 @dataclass(frozen=True)
@@ -282,7 +280,7 @@ class PsiResult:
 
     def sigmas(self, K: int) -> torch.Tensor:
         """The learned grid at K steps: equally spaced t mapped through ψ(t) and σ = g(ψ) [K+1]."""
-        K = _check_K(K)
+        K = check_K(K)
         psi, t = self.clock()
         psi_k = np.interp(np.linspace(0, self.warp.T, K + 1), t, psi)
         s = torch.from_numpy(self.warp.sigma(psi_k))
@@ -311,15 +309,10 @@ def train(cfg: PsiConfig, env: ARTEnv, *, checkpoint: str | os.PathLike | None =
     bank = (first[0], first[1], first[2] / scale) if cfg.bank else None
     gamma, start, spent = cfg.gamma0, 0, 0.0
     history: dict[str, list[float]] = {k: [] for k in ("cost", "budget", "gamma", "td_abs", "m_first", "m_last")}
-    if checkpoint is not None and Path(checkpoint).exists():
-        ck = torch_load(checkpoint)
-        if ck.get("config") != dataclasses.asdict(cfg) or ck.get("T") != env.T:
-            raise ArtlibError(f"checkpoint {checkpoint} was written with another configuration; "
-                              "remove it or use the same settings")
-        actor.load_state_dict(ck["actor"]), critic.load_state_dict(ck["critic"])
-        opt_a.load_state_dict(ck["opt_actor"]), opt_c.load_state_dict(ck["opt_critic"])
-        gen.set_state(ck["generator"])
-        gamma, start, history, spent = ck["gamma"], ck["iteration"], ck["history"], ck["seconds"]
+    nets = dict(actor=actor, critic=critic, opt_actor=opt_a, opt_critic=opt_c)
+    resumed = resume_training(checkpoint, {"T": env.T}, cfg, nets, gen)
+    if resumed:
+        gamma, start, history, spent = resumed
 
     t0 = time.perf_counter()
     bar = tqdm(range(start, cfg.iterations), initial=start, total=cfg.iterations,
@@ -355,11 +348,7 @@ def train(cfg: PsiConfig, env: ARTEnv, *, checkpoint: str | os.PathLike | None =
             bar.set_postfix(budget=f"{budget:.3g}", gamma=f"{gamma:.3g}")
         done = it + 1
         if checkpoint is not None and (done % cfg.checkpoint_every == 0 or done == cfg.iterations):
-            torch_save(checkpoint, {
-                "config": dataclasses.asdict(cfg), "T": env.T, "iteration": done, "gamma": gamma,
-                "actor": actor.state_dict(), "critic": critic.state_dict(),
-                "opt_actor": opt_a.state_dict(), "opt_critic": opt_c.state_dict(),
-                "generator": gen.get_state(), "history": history,
-                "seconds": spent + time.perf_counter() - t0})
+            save_training(checkpoint, {"T": env.T}, cfg, nets, gen, iteration=done, gamma=gamma,
+                          history=history, seconds=spent + time.perf_counter() - t0)
     return PsiResult(actor, critic, gamma, scale, warp, cfg, history, spent + time.perf_counter() - t0)
 

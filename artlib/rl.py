@@ -275,6 +275,34 @@ def multiplier_step(gamma: float, budget: float, T: float, step: float) -> float
     return gamma + step * (budget - T) / T
 
 
+def save_training(path, key: dict, cfg, nets: dict, generator: torch.Generator, *, iteration: int,
+                  gamma: float, history: dict, seconds: float) -> None:
+    """A resumable checkpoint of a learner (weights-only torch file, written atomically): ``key``
+    names the environment it belongs to, ``nets`` the modules and optimisers by name."""
+    torch_save(path, {**key, "config": dataclasses.asdict(cfg), "iteration": iteration, "gamma": gamma,
+                      **{name: m.state_dict() for name, m in nets.items()},
+                      "generator": generator.get_state(), "history": history, "seconds": seconds})
+
+
+def resume_training(path, key: dict, cfg, nets: dict, generator: torch.Generator):
+    """Load ``save_training``'s checkpoint into ``nets`` and ``generator``; returns (γ, iteration,
+    history, seconds), or None when there is no checkpoint yet. A checkpoint of another
+    configuration or environment, or not one of ours, is refused with one line."""
+    if path is None or not Path(path).exists():
+        return None
+    ck = torch_load(path)
+    if ck.get("config") != dataclasses.asdict(cfg) or any(ck.get(k) != v for k, v in key.items()):
+        raise ArtlibError(f"checkpoint {path} was written with another configuration; "
+                          "remove it or use the same settings")
+    try:
+        for name, m in nets.items():
+            m.load_state_dict(ck[name])
+        generator.set_state(ck["generator"])
+        return ck["gamma"], ck["iteration"], ck["history"], ck["seconds"]
+    except (KeyError, RuntimeError, TypeError, ValueError) as e:
+        raise ArtlibError(f"checkpoint {path}: not a complete training checkpoint ({type(e).__name__})") from None
+
+
 @dataclass
 class TrainResult:
     """What ``train`` returns: the networks, γ, the configuration with the model-dependent units
@@ -308,15 +336,10 @@ def train(cfg: TrainConfig, env: ARTEnv, *, checkpoint: str | os.PathLike | None
     eff = dataclasses.replace(cfg, gamma0=gamma, gamma_scale=gamma_scale, value_unit=v_unit)
     history: dict[str, list[float]] = {k: [] for k in ("return", "budget", "gamma", "td_abs", "mu0", "mu_end")}
     spent = 0.0
-    if checkpoint is not None and Path(checkpoint).exists():
-        ck = torch_load(checkpoint)
-        if ck["config"] != dataclasses.asdict(cfg) or ck["K"] != env.K:
-            raise ArtlibError(f"checkpoint {checkpoint} was written with another configuration; "
-                              "remove it or use the same settings")
-        actor.load_state_dict(ck["actor"]), critic.load_state_dict(ck["critic"])
-        opt_a.load_state_dict(ck["opt_actor"]), opt_c.load_state_dict(ck["opt_critic"])
-        gen.set_state(ck["generator"])
-        gamma, start, history, spent = ck["gamma"], ck["iteration"], ck["history"], ck["seconds"]
+    nets = dict(actor=actor, critic=critic, opt_actor=opt_a, opt_critic=opt_c)
+    resumed = resume_training(checkpoint, {"K": env.K}, cfg, nets, gen)
+    if resumed:
+        gamma, start, history, spent = resumed
 
     t0 = time.perf_counter()
     t_grid = torch.arange(env.K + 1, dtype=torch.float64, device=env.device) * env.dt
@@ -355,10 +378,6 @@ def train(cfg: TrainConfig, env: ARTEnv, *, checkpoint: str | os.PathLike | None
             bar.set_postfix(budget=f"{budget:.3f}", gamma=f"{gamma:.3g}")
         done = it + 1
         if checkpoint is not None and (done % cfg.checkpoint_every == 0 or done == cfg.iterations):
-            torch_save(checkpoint, {
-                "config": dataclasses.asdict(cfg), "K": env.K, "iteration": done, "gamma": gamma,
-                "actor": actor.state_dict(), "critic": critic.state_dict(),
-                "opt_actor": opt_a.state_dict(), "opt_critic": opt_c.state_dict(),
-                "generator": gen.get_state(), "history": history,
-                "seconds": spent + time.perf_counter() - t0})
+            save_training(checkpoint, {"K": env.K}, cfg, nets, gen, iteration=done, gamma=gamma,
+                          history=history, seconds=spent + time.perf_counter() - t0)
     return TrainResult(actor, critic, gamma, eff, history, spent + time.perf_counter() - t0)

@@ -11,24 +11,8 @@ from typing import Callable, Optional
 import torch
 from tqdm import tqdm
 
-from .errors import ArtlibError
+from .options import check_solver
 from .schedules import validate_sigmas
-
-SOLVERS = ("euler", "heun")
-
-
-def nfe(K: int, solver: str) -> int:
-    """Network evaluations for K steps: Euler K, Heun 2K − 1 (the only source of NFE for tables)."""
-    check_solver(solver)
-    return K if solver == "euler" else 2 * K - 1
-
-
-def check_solver(solver: str) -> str:
-    """Reject an unknown solver name."""
-    if solver not in SOLVERS:
-        raise ArtlibError(f"unknown solver {solver!r}; choose one of {', '.join(SOLVERS)}")
-    return solver
-
 
 def drift(denoiser, x: torch.Tensor, sigma: float, class_labels=None) -> torch.Tensor:
     """F(x, σ) = (D(x; σ) − x)/σ, the probability-flow drift in the reverse clock τ [B, ...]."""
@@ -97,28 +81,6 @@ def seeded_batch(denoiser, seeds, *, device="cpu") -> tuple[torch.Tensor, torch.
     if not label_dim:
         return x, None
     return x, torch.eye(label_dim, dtype=torch.float64)[labels].to(device)
-
-
-def parse_seeds(text: str, *, limit: int = 1_000_000) -> list[int]:
-    """EDM's seed syntax: ``0-63``, ``1,5,9`` or a mix ``0-3,10``; rejects empty or reversed
-    ranges, seeds outside [0, 2³²) (EDM's range) and more than ``limit`` seeds, counted before
-    any list is built."""
-    ranges, total = [], 0
-    for part in str(text).split(","):
-        a, sep, b = part.strip().partition("-")
-        try:
-            lo, hi = int(a), int(b) if sep else int(a)
-        except ValueError:
-            raise ArtlibError(f"--seeds: cannot parse {part!r}; use e.g. 0-63 or 1,5,9") from None
-        if lo < 0 or hi < lo:
-            raise ArtlibError(f"--seeds: range {part!r} is empty or negative; use low-high with low <= high")
-        if hi >= 2 ** 32:
-            raise ArtlibError(f"--seeds: {hi} is over the largest seed, 2^32 - 1")
-        total += hi - lo + 1
-        if total > limit:
-            raise ArtlibError(f"--seeds {text!r}: over {limit:,} seeds; split the run")
-        ranges.append((lo, hi))
-    return [s for lo, hi in ranges for s in range(lo, hi + 1)]
 
 
 def initial_noise(denoiser, n: int, generator: torch.Generator | None = None, *,

@@ -7,15 +7,15 @@ through ``sigmas_to_tau`` (the only two places that convert).
 from __future__ import annotations
 
 import json
-import math
 import os
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 
 from .errors import ArtlibError
+from .options import check_K, nfe, parse_kv
 from .io import atomic_write_many, read_json
 
 FORMAT = "artlib.schedule/1"
@@ -46,19 +46,13 @@ def validate_sigmas(sigmas: Any, *, sigma_max: float | None = None, K: int | Non
     return s
 
 
-def _check_K(K: int) -> int:
-    if isinstance(K, bool) or not isinstance(K, (int, np.integer)) or K < 1:
-        raise ArtlibError(f"K must be an integer >= 1, got {K!r}")
-    return int(K)
-
-
 def edm_sigmas(K: int, sigma_min: float, sigma_max: float, rho: float = 7.0) -> torch.Tensor:
     """EDM's ρ-ramp (Karras et al. 2022, eq. 5) with K steps [K+1].
 
     With σ_min > 0 the ramp has K points from σ_max to σ_min and 0 is appended (EDM's
     ``generate.py``); with σ_min = 0 the ramp itself runs over K intervals to 0.
     """
-    K = _check_K(K)
+    K = check_K(K)
     if rho <= 0:
         raise ArtlibError(f"rho must be > 0, got {rho}")
     if not 0 <= sigma_min < sigma_max:
@@ -105,7 +99,7 @@ def equidistributed_sigmas(K: int, sigma_fine: torch.Tensor, q_bar: torch.Tensor
 
     ``sigma_fine`` [M] is decreasing from σ_max to 0 and ``q_bar`` [M] is mean |Q| there.
     """
-    K = _check_K(K)
+    K = check_K(K)
     s = np.asarray(sigma_fine, dtype=np.float64)
     w = np.sqrt(np.maximum(np.asarray(q_bar, dtype=np.float64), 0.0))
     phi = np.concatenate([[0.0], np.cumsum(0.5 * (w[1:] + w[:-1]) * (s[:-1] - s[1:]))])
@@ -123,7 +117,7 @@ def rescale_schedule(sigmas: torch.Tensor, K: int, sigma_max: float) -> torch.Te
     The rule interpolates τ linearly in the normalised clock t/T: the schedule is a map
     t ↦ ψ(t), sampled at K+1 equally spaced t. Documented in the book's schedule-reuse chapter.
     """
-    K = _check_K(K)
+    K = check_K(K)
     s = validate_sigmas(sigmas)
     tau = sigmas_to_tau(s, float(s[0])) / float(s[0])
     t_old = np.linspace(0.0, 1.0, s.numel())
@@ -138,7 +132,6 @@ def save_schedule(path: str | os.PathLike, sigmas: torch.Tensor, *, solver: str,
     diffusers (``set_timesteps(sigmas=...)``) and k-diffusion samplers take unchanged.
     """
     from . import __version__
-    from .samplers import nfe
 
     s = validate_sigmas(sigmas, sigma_max=sigma_max)
     K = s.numel() - 1
@@ -190,29 +183,3 @@ def parse_schedule_spec(spec: str) -> tuple[str, dict[str, float]]:
     """Split ``edm:rho=3`` into ("edm", {"rho": 3.0}); a name without options gives {}."""
     name, _, rest = spec.partition(":")
     return name, parse_kv(rest, what=f"schedule {spec!r}")
-
-
-def parse_kv(text: str, *, what: str) -> dict[str, float]:
-    """Parse ``a=1,b=2.5`` into floats, with errors that name the bad piece."""
-    out: dict[str, float] = {}
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        key, eq, val = part.partition("=")
-        if not eq or not key.strip():
-            raise ArtlibError(f"{what}: expected key=value, got {part!r}")
-        try:
-            num = float(val)
-        except ValueError:
-            raise ArtlibError(f"{what}: {key.strip()}={val!r} is not a number") from None
-        if not math.isfinite(num):
-            raise ArtlibError(f"{what}: {key.strip()} must be finite")
-        if key.strip() in out:
-            raise ArtlibError(f"{what}: {key.strip()} is given twice")
-        out[key.strip()] = num
-    return out
-
-
-def check_options(options: dict[str, float], allowed: Sequence[str], *, what: str) -> None:
-    """Reject option keys that ``what`` does not take."""
-    unknown = sorted(set(options) - set(allowed))
-    if unknown:
-        raise ArtlibError(f"{what}: unknown option(s) {', '.join(unknown)}; allowed: {', '.join(allowed) or 'none'}")

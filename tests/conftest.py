@@ -4,7 +4,7 @@ import torch
 
 @pytest.fixture
 def gauss1d():
-    from artlib.denoisers import load_model
+    from artlib.models import load_model
     return load_model("gauss1d")
 
 

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from artlib.__main__ import main
-from artlib.denoisers import load_model
+from artlib.models import load_model
 from artlib.errors import ArtlibError
 from artlib.schedules import load_schedule
 
@@ -175,7 +175,7 @@ def test_evaluate_reports_rmse_for_every_model(capsys):
         assert main(["evaluate", "--model", "gauss1d", "--schedule", "uniform", "--K", "5", "--solver", solver,
                      "--n", "0", "--json"]) == 0
         w[solver] = json.loads(capsys.readouterr().out)["w2"]
-    from artlib.denoisers import load_model as lm
+    from artlib.models import load_model as lm
     from artlib.metrics import exact_w2
     from artlib.schedules import uniform_sigmas
     den = lm("gauss1d")

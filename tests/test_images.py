@@ -8,11 +8,13 @@ import pytest
 import torch
 
 from artlib import experiments as ex
-from artlib.denoisers import GMMDenoiser, load_model
+from artlib.denoisers import GMMDenoiser
+from artlib.models import load_model
 from artlib.edm import EDMDenoiser, fetch, load_edm
 from artlib.errors import ArtlibError
 from artlib.plotting import image_grid
-from artlib.samplers import parse_seeds, seeded_batch
+from artlib.options import parse_seeds
+from artlib.samplers import seeded_batch
 from artlib.standins import held_out, split
 
 

@@ -13,7 +13,6 @@ from artlib.env import ARTEnv
 from artlib.errors import ArtlibError
 from artlib.io import torch_load
 from artlib.rl import Diverged, TrainConfig, rollout, train, transversality_gamma
-from artlib.schedules import uniform_sigmas
 
 SMALL = TrainConfig(iterations=6, batch=8, hidden=16, checkpoint_every=2, distill_rollouts=16, warmup=2)
 

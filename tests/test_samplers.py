@@ -6,7 +6,8 @@ import torch
 
 from artlib.denoisers import GaussianDenoiser
 from artlib.metrics import exact_w2, solver_gain
-from artlib.samplers import euler, heun, initial_noise, nfe, sample
+from artlib.options import nfe
+from artlib.samplers import euler, initial_noise, sample
 from artlib.schedules import edm_sigmas, uniform_sigmas
 
 
