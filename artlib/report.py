@@ -96,12 +96,23 @@ def status_for(checks: Iterable[bool]) -> str:
 def plot_error_vs_nfe(ax, rows: Mapping[str, Mapping[int, float]], *, solver: str = "heun",
                       ylabel: str = "endpoint RMSE", label_suffix: str = "") -> None:
     """Error against NFE on log axes, one line per schedule in the book's colours."""
+    ticks = set()
     for name, vals in rows.items():
         nfes = sorted(vals)
+        ticks.update(nfes)
         ax.loglog(nfes, [vals[f] for f in nfes], LINESTYLES.get(solver, "-"), marker="o", ms=4,
                   color=colour(name), label=name + label_suffix)
+    log_ticks(ax, sorted(ticks))
     ax.set_xlabel(f"NFE ({solver})")
     ax.set_ylabel(ylabel)
+
+
+def log_ticks(ax, values) -> None:
+    """Label a logarithmic x axis at exactly ``values`` (NFE or K), in plain numbers."""
+    from matplotlib.ticker import NullFormatter, NullLocator
+    ax.set_xticks(list(values), [str(v) for v in values])
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_minor_formatter(NullFormatter())
 
 
 def plot_grids(ax, grids: Mapping[str, "np.ndarray"]) -> None:

@@ -9,12 +9,12 @@ MATHJAX=3.2.2
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
 .venv/bin/python -m pip install -q -r requirements.txt
 .venv/bin/python -m pip install -q --no-deps -e .
-if [ ! -f book/_static/mathjax/tex-chtml.js ]; then
+if [ ! -f book/_mathjax/mathjax/tex-chtml.js ]; then
   command -v npm >/dev/null || { echo "setup: npm is needed to fetch MathJax for the book (apt-get install npm)" >&2; exit 1; }
   tmp=$(mktemp -d)
   (cd "$tmp" && npm pack -q "mathjax@$MATHJAX" >/dev/null)
   tar -xzf "$tmp/mathjax-$MATHJAX.tgz" -C "$tmp"
-  mkdir -p book/_static/mathjax
-  cp -r "$tmp/package/es5/." book/_static/mathjax/
+  mkdir -p book/_mathjax/mathjax
+  cp -r "$tmp/package/es5/." book/_mathjax/mathjax/
   rm -rf "$tmp"
 fi
