@@ -1,4 +1,4 @@
-"""Denoisers behind EDM's protocol ``D(x, sigma, class_labels=None) -> x̂0`` (paper §2, SPEC §1).
+"""Denoisers behind EDM's protocol ``D(x, sigma, class_labels=None) -> x̂0`` (paper §2; EDM's parametrisation).
 
 Everything downstream sees only this call plus ``sigma_min``, ``sigma_max``, ``shape`` (one
 sample's shape) and ``prior_std`` (the std of the noise a sample starts from). The Gaussian

@@ -1,4 +1,4 @@
-"""The ART environment (paper §2, eqs. (4), (7)–(8); SPEC §2 "EDM form").
+"""The ART environment (paper §2, eqs. (4), (7)–(8); the EDM form is derived on the book's method page).
 
 State (x, ψ) per sample; control θ. One step of the clock t is the explicit Euler step of
 ẋ = θ F(x, ψ), ψ̇ = θ with ψ kept in [0, T], T = σ_max and σ = T − ψ. The local-error proxy is

@@ -93,7 +93,7 @@ def theta_bands(dist, T: float) -> dict[str, np.ndarray]:
 
 
 def optimal_theta_1d(t: np.ndarray, T: float = 3.0) -> np.ndarray:
-    """θ*(t) of the 1-D example: ψ uniform in Φ(τ) = ∫(1+(T−u)²)^{-3/4} du, θ* = dψ/dt (SPEC §4.1)."""
+    """θ*(t) of the 1-D example: ψ uniform in Φ(τ) = ∫(1+(T−u)²)^{-3/4} du, θ* = dψ/dt (paper §5.1; the book's one-dimensional chapter)."""
     u = np.linspace(0.0, T, 20001)
     w = (1 + (T - u) ** 2) ** -0.75
     phi = np.concatenate([[0.0], np.cumsum(0.5 * (w[1:] + w[:-1]) * np.diff(u))])
@@ -102,7 +102,7 @@ def optimal_theta_1d(t: np.ndarray, T: float = 3.0) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------
-# Image tables (paper §5.2–5.3) on EDM checkpoints or the CPU stand-ins (SPEC §4.2)
+# Image tables (paper §5.2–5.3) on EDM checkpoints or the CPU stand-ins (the book's introduction lists the stand-ins)
 
 #: Quoted from the paper, FID (lower is better), NFE → value.
 PAPER_TABLE2 = {  # CIFAR-10, Heun

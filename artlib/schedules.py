@@ -95,7 +95,7 @@ def theta_to_sigmas(theta: torch.Tensor, sigma_max: float) -> torch.Tensor:
 
 
 def equidistributed_sigmas(K: int, sigma_fine: torch.Tensor, q_bar: torch.Tensor) -> torch.Tensor:
-    """Grid uniform in Φ(τ) = ∫ |Q̄|^{1/2} dτ (SPEC §2 closed form) [K+1].
+    """Grid uniform in Φ(τ) = ∫ |Q̄|^{1/2} dτ (the closed form of the book's method page) [K+1].
 
     ``sigma_fine`` [M] is decreasing from σ_max to 0 and ``q_bar`` [M] is mean |Q| there.
     """

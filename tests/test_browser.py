@@ -99,6 +99,38 @@ def wait_for_mathjax(driver, timeout: float = 20.0) -> bool:
     return False
 
 
+def page_problems(driver, chapter: bool) -> list[str]:
+    """What a reader would notice on the loaded page: images without alt text, raw pipe-table
+    text, raw LaTeX, and (chapters) blank or missing figures and a missing verdict box."""
+    problems = []
+    no_alt = driver.execute_script(
+        "return Array.from(document.querySelectorAll('main img')).filter(i => !(i.alt || '').trim()"
+        " || /^[0-9a-f]{16,}/.test(i.alt)).map(i => i.src.slice(0, 60))")
+    if no_alt:
+        problems.append(f"images without alt text: {no_alt}")
+    text = driver.execute_script("return (document.querySelector('main') || document.body).innerText")
+    pipe_rows = [ln for ln in text.splitlines() if ln.strip().startswith("|") and ln.strip().count("|") >= 3]
+    if pipe_rows:
+        problems.append(f"raw pipe-table text: {pipe_rows[:2]}")
+    if not wait_for_mathjax(driver):
+        problems.append("MathJax did not finish")
+    raw_tex = [m for m in ("\\(", "\\[", "$$", "\\frac", "\\theta") if m in text]
+    if raw_tex:
+        problems.append(f"raw LaTeX: {raw_tex}")
+    if chapter:
+        spreads = driver.execute_script(PIXEL_SPREAD)
+        if not spreads:
+            problems.append("no figure")
+        if any(w <= 50 or h <= 50 for w, h, _ in spreads):
+            problems.append(f"tiny figure: {spreads}")
+        if any(spread <= 20 for _, _, spread in spreads):
+            problems.append(f"blank figure: {spreads}")
+        verdicts = driver.execute_script("return document.querySelectorAll('.artlib-verdict').length")
+        if verdicts != 1:
+            problems.append(f"{verdicts} verdict boxes, expected 1")
+    return problems
+
+
 @pytest.mark.parametrize("page", toc_pages())
 def test_page_renders(browser, page):
     driver, base = browser
@@ -112,23 +144,28 @@ def test_page_renders(browser, page):
     broken = driver.execute_script(
         "return Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)")
     assert not broken, f"broken images on {page}: {broken}"
-    no_alt = driver.execute_script(
-        "return Array.from(document.querySelectorAll('main img')).filter(i => !(i.alt || '').trim()"
-        " || /^[0-9a-f]{16,}/.test(i.alt)).map(i => i.src)")
-    assert not no_alt, f"images without alt text on {page}: {no_alt}"
-    text = driver.execute_script("return document.querySelector('main').innerText")
-    pipe_rows = [ln for ln in text.splitlines() if ln.strip().startswith("|") and ln.strip().count("|") >= 3]
-    assert not pipe_rows, f"raw pipe-table text on {page}: {pipe_rows[:2]}"
-    assert wait_for_mathjax(driver), f"MathJax did not finish on {page}"
-    raw_tex = [m for m in ("\\(", "\\[", "$$", "\\frac", "\\theta") if m in text]
-    assert not raw_tex, f"raw LaTeX on {page}: {raw_tex}"
-    if page.startswith("executed/") and page != "executed/status":
-        spreads = driver.execute_script(PIXEL_SPREAD)
-        assert spreads, f"{page} shows no figure"
-        assert all(w > 50 and h > 50 for w, h, _ in spreads), f"tiny figure on {page}: {spreads}"
-        assert all(spread > 20 for _, _, spread in spreads), f"blank figure on {page}: {spreads}"
-        verdicts = driver.execute_script("return document.querySelectorAll('.artlib-verdict').length")
-        assert verdicts == 1, f"{page} has {verdicts} verdict boxes, expected 1"
+    problems = page_problems(driver, page.startswith("executed/") and page != "executed/status")
+    assert not problems, f"{page}: {problems}"
     if page == toc_pages()[0]:
         ARTIFACTS.mkdir(exist_ok=True)
         driver.save_screenshot(str(ARTIFACTS / "landing.png"))
+
+
+def test_the_checks_catch_a_bad_page(browser, tmp_path):
+    # a page with every fault the checks look for: each must be reported
+    import base64
+    import io
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    buf = io.BytesIO()
+    plt.figure(figsize=(2, 2)).savefig(buf, format="png")          # a blank white figure
+    png = base64.b64encode(buf.getvalue()).decode()
+    html = ("<html><body><main><p>| NFE | 3 | 9 |</p><p>\\(x^2\\) and $$y$$</p>"
+            f"<div class='cell_output'><img src='data:image/png;base64,{png}'></div></main></body></html>")
+    driver, _ = browser
+    driver.get("data:text/html;base64," + base64.b64encode(html.encode()).decode())
+    problems = " ".join(page_problems(driver, chapter=True))
+    for fault in ("alt text", "pipe-table", "raw LaTeX", "blank figure", "0 verdict boxes"):
+        assert fault in problems, (fault, problems)

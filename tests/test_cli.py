@@ -19,7 +19,7 @@ def run(*args):
 def test_evaluate_json_baselines(capsys):
     assert main(["evaluate", "--model", "gauss1d", "--schedule", "uniform", "--K", "10", "--solver", "euler", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["nfe"] == 10 and out["w2"] == pytest.approx(0.110, abs=5e-4)  # SPEC §4.1 exact value
+    assert out["nfe"] == 10 and out["w2"] == pytest.approx(0.110, abs=5e-4)  # exact W2 of the uniform grid, K = 10 (paper §5.1 model)
     assert main(["evaluate", "--model", "gauss1d", "--schedule", "edm:rho=7", "--K", "2", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["w2"] == pytest.approx(0.662, abs=5e-4)
     assert main(["evaluate", "--model", "gaussian:c=0.5,dim=4", "--schedule", "edm", "--K", "5",

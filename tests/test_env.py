@@ -1,3 +1,4 @@
+import math
 import pytest
 import torch
 
@@ -70,3 +71,13 @@ def test_three_query_path_gives_the_same_q(gmm):
     f3, q3 = env.q_three_queries(x, psi)
     assert torch.allclose(f1, f3, rtol=0, atol=1e-12) and torch.allclose(q1, q3, rtol=1e-10, atol=1e-12)
     assert torch.allclose(env.drift(x, psi), f1, rtol=0, atol=1e-12)
+
+
+def test_feature_values_of_a_known_state(gauss1d):
+    # time: (t/T, ψ/T); state adds log(rms x)/5 and log|Q|/10
+    env = ARTEnv(gauss1d, 4)
+    x = torch.tensor([[math.e ** 2]], dtype=torch.float64)
+    t, psi, q = (torch.tensor([v], dtype=torch.float64) for v in (0.75, 1.5, math.e ** -3))
+    f = env.features("state", t, x, psi, q)
+    assert torch.allclose(f, torch.tensor([[0.25, 0.5, 2 / 5, -3 / 10]], dtype=torch.float64), atol=1e-9)
+    assert torch.allclose(env.features("time", t, x, psi, q), f[:, :2])

@@ -148,3 +148,43 @@ def test_difference_q_estimator_tracks_the_jvp(gauss1d):
     assert rel < 0.02
     with pytest.raises(ArtlibError, match="q_estimator"):
         dataclasses.replace(SMALL, q_estimator="fd").validate()
+
+
+def test_t_clock_named_steps_by_hand():
+    from artlib.rl import actor_loss, critic_loss, multiplier_step, step_costs, td_errors
+    q = torch.tensor([[2.0, 0.5]], dtype=torch.float64)
+    theta = torch.tensor([[1.5, -1.0]], dtype=torch.float64)
+    # (|Q|θ² + γθ)Δt with γ = 0.2, Δt = 0.5: (4.5 + 0.3)/2 = 2.4 and (0.5 − 0.2)/2 = 0.15
+    cost = step_costs(q, theta, 0.2, 0.5)
+    assert torch.allclose(cost, torch.tensor([[2.4, 0.15]], dtype=torch.float64))
+    v = torch.tensor([[1.0, 0.7]], dtype=torch.float64, requires_grad=True)
+    delta = td_errors(v, cost, 0.3)            # (0.7 − 1 − 2.4, 0.3 − 0.7 − 0.15)
+    assert torch.allclose(delta, torch.tensor([[-2.7, -0.55]], dtype=torch.float64))
+    critic_loss(v, delta).backward()           # gradient descent moves V_k by +lr·δ_k
+    assert torch.allclose(-v.grad, delta)
+    mu = torch.tensor([[1.0, -0.5]], dtype=torch.float64, requires_grad=True)
+    var = torch.tensor([[0.5, 2.0]], dtype=torch.float64)
+    adv = torch.tensor([[1.0, -2.0]], dtype=torch.float64)
+    actor_loss(mu, theta, var, adv).backward()  # d/dμ = −(θ − μ)/var · δ
+    assert torch.allclose(mu.grad, torch.tensor([[-(0.5 / 0.5) * 1.0, -(-0.5 / 2.0) * -2.0]], dtype=torch.float64))
+    mu.grad = None
+    actor_loss(mu, theta, var, adv, natural=True).backward()   # Fisher-weighted: −(θ − μ)·δ
+    assert torch.allclose(mu.grad, torch.tensor([[-0.5, -1.0]], dtype=torch.float64))
+    assert multiplier_step(0.5, budget=3.3, T=3.0, step=0.3) == pytest.approx(0.53)
+    assert multiplier_step(0.5, budget=2.7, T=3.0, step=0.3) == pytest.approx(0.47)
+
+
+def test_distillation_of_a_hand_made_policy(gauss1d):
+    # A policy whose mean is 2 on the first half of the clock and 1 on the second, with λ → 0 so
+    # rollouts follow it exactly: normalised speeds (4/3, 2/3) over 2 steps of T = 3 → σ = 3, 1, 0.
+    cfg = dataclasses.replace(SMALL, lam=1e-14, actor_features="time")
+    env = ARTEnv(gauss1d, 2)
+    run = train(dataclasses.replace(cfg, iterations=1), env, progress=False)
+
+    class Fixed(torch.nn.Module):
+        def forward(self, feat):
+            return torch.where(feat[..., 0] < 0.5, 2.0, 1.0).to(torch.float64)
+    run.actor = Fixed()
+    d = distill(run, env, n=8)
+    assert torch.allclose(d.theta_bar, torch.tensor([4 / 3, 2 / 3], dtype=torch.float64))
+    assert torch.allclose(d.sigmas, torch.tensor([3.0, 1.0, 0.0], dtype=torch.float64))

@@ -29,7 +29,7 @@ def test_nfe_counts_real_calls(solver, K, expect):
 
 
 def test_euler_gain_closed_form(gauss1d):
-    # SPEC §4.1: a = Π (1 - h_i s_i / (1 + s_i^2)).
+    # paper §5.1 model: a = Π (1 - h_i s_i / (1 + s_i^2)).
     s = edm_sigmas(7, 0.0, 3.0, 3.0).numpy()
     a = np.prod(1 - (s[:-1] - s[1:]) * s[:-1] / (1 + s[:-1] ** 2))
     assert solver_gain(gauss1d, torch.from_numpy(s), "euler") == pytest.approx(a, rel=1e-13)

@@ -58,7 +58,7 @@ def test_equidistribution_of_constant_q_is_uniform():
 
 
 def test_optimal_1d_matches_closed_form_theta(gauss1d):
-    # SPEC §4.1: θ* ∝ (1+(T-ψ)^2)^{3/4}: the grid is uniform in Φ(τ) = ∫ (1+(3-u)^2)^{-3/4} du.
+    # paper §5.1 model: θ* ∝ (1+(T-ψ)^2)^{3/4}: the grid is uniform in Φ(τ) = ∫ (1+(3-u)^2)^{-3/4} du.
     K = 10
     s = optimal_sigmas(gauss1d, K, n=2000, fine_steps=1024)
     u = np.linspace(0, 3, 200001)
@@ -116,3 +116,22 @@ def test_diffusers_style_roundtrip(tmp_path):
     save_schedule(p, s, solver="euler", method="edm", model="m", sigma_min=0.002, sigma_max=80.0)
     raw = json.loads(p.read_text())["sigmas"]
     assert all(type(v) is float for v in raw) and raw[-1] == 0.0 and raw == sorted(raw, reverse=True)
+
+
+def test_theta_to_sigmas_by_hand():
+    # speeds (1, 2, 1) on T = 4: steps 1, 2, 1 → τ = 0, 1, 3, 4 → σ = 4, 3, 1, 0; the scale of θ
+    # does not matter (the budget rescales it)
+    expect = torch.tensor([4.0, 3.0, 1.0, 0.0], dtype=torch.float64)
+    assert torch.allclose(theta_to_sigmas(torch.tensor([1.0, 2.0, 1.0]), 4.0), expect)
+    assert torch.allclose(theta_to_sigmas(torch.tensor([5.0, 10.0, 5.0]), 4.0), expect)
+    with pytest.raises(ArtlibError, match="positive"):
+        theta_to_sigmas(torch.tensor([1.0, -1.0]), 4.0)
+
+
+def test_rescale_schedule_interpolates_tau_linearly_by_hand():
+    # σ = (8, 2, 1, 0) at t/T = 0, 1/3, 2/3, 1: τ/T = 0, .75, .875, 1. At K = 2, t/T = 1/2 lies halfway
+    # between .75 and .875 → τ/T = .8125 → σ = 1.5; at K = 6, t/T = 1/6 → τ/T = .375 → σ = 5.
+    s = torch.tensor([8.0, 2.0, 1.0, 0.0], dtype=torch.float64)
+    assert torch.allclose(rescale_schedule(s, 2, 8.0), torch.tensor([8.0, 1.5, 0.0], dtype=torch.float64))
+    r6 = rescale_schedule(s, 6, 8.0)
+    assert torch.allclose(r6, torch.tensor([8.0, 5.0, 2.0, 1.5, 1.0, 0.5, 0.0], dtype=torch.float64))
