@@ -266,11 +266,14 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
 
 
 def _write_png(path: Path, img) -> None:
-    """A uint8 image [H, W] or [H, W, 3] as PNG, atomically."""
+    """A uint8 image [H, W] or [H, W, 3] as PNG, atomically. Grey images are written as RGB
+    triples: through a colormap's lookup table a grey level can come back shifted by one."""
     import matplotlib.image as mpimg
+    import numpy as np
 
     from .io import atomic_write
-    atomic_write(path, lambda tmp: mpimg.imsave(tmp, img, cmap="gray", vmin=0, vmax=255, format="png"))
+    rgb = np.repeat(img[..., None], 3, -1) if img.ndim == 2 else img
+    atomic_write(path, lambda tmp: mpimg.imsave(tmp, rgb, format="png"))
 
 
 def _generated(den, sigmas, solver: str, seeds: list[int], batch: int, device: str):
@@ -337,8 +340,14 @@ def cmd_fid(a: argparse.Namespace) -> int:
 
     if (a.images is None) == (a.model is None):
         raise ArtlibError("fid: give either --images DIR or --model with --schedule and --K")
+    # statistics files are checked before the network is built; a folder needs the network
+    stats = fid.reference_statistics(a.ref) if str(a.ref).endswith(".npz") else None
+    if stats is None and not Path(a.ref).is_dir():
+        raise ArtlibError(f"--ref {a.ref}: expected an .npz with mu and sigma, or a folder of images")
+    if a.images is not None and not Path(a.images).is_dir():
+        raise ArtlibError(f"--images {a.images}: not a folder")
     net = fid.inception(a.inception_weights, a.device)
-    ref_mu, ref_sigma = fid.reference_statistics(a.ref, net, device=a.device, batch=a.batch)
+    ref_mu, ref_sigma = stats or fid.reference_statistics(a.ref, net, device=a.device, batch=a.batch)
     if a.images is not None:
         batches, total, what = fid.folder_batches(a.images, a.batch), None, {"images": a.images}
     else:

@@ -16,6 +16,7 @@ import hashlib
 import math
 import os
 import pickle
+import zipfile
 import sys
 import urllib.parse
 import urllib.request
@@ -24,6 +25,7 @@ from pathlib import Path
 import torch
 
 from .errors import ArtlibError
+from .io import TORCH_MAX_BYTES, check_input_file
 
 #: EDM's sampler clamps the network's σ range to this (``edm_sampler`` defaults).
 EDM_SIGMA_MIN, EDM_SIGMA_MAX = 0.002, 80.0
@@ -82,6 +84,10 @@ def load_edm(spec: str, *, edm_repo: str | os.PathLike | None = None,
         raise ArtlibError(f"EDM checkpoint {path} is a directory; give the .pkl file")
     if not path.exists():
         raise ArtlibError(f"EDM checkpoint {path} does not exist")
+    check_input_file(path, "EDM checkpoint", TORCH_MAX_BYTES)   # never opens a FIFO or a device
+    if zipfile.is_zipfile(path):
+        raise ArtlibError(f"EDM checkpoint {path} is a zip archive (a torch.save file?), not one of EDM's "
+                          "network-snapshot pickles")
     try:
         with open(path, "rb") as f:
             data = pickle.load(f)

@@ -11,6 +11,7 @@ small numerical differences between the two implementations.
 from __future__ import annotations
 
 import os
+import zipfile
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -19,6 +20,7 @@ import torch
 from tqdm import tqdm
 
 from .errors import ArtlibError
+from .io import check_input_file
 from .metrics import frechet_distance
 
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -79,10 +81,15 @@ def folder_batches(folder: str | os.PathLike, batch: int = 64) -> Iterator[torch
     for i in range(0, len(files), batch):
         imgs = []
         for p in files[i:i + batch]:
-            a = mpimg.imread(p)
+            try:
+                a = mpimg.imread(check_input_file(p, "image", 1 << 28))
+            except (OSError, ValueError, SyntaxError) as e:
+                raise ArtlibError(f"image {p} cannot be read ({type(e).__name__})") from None
             a = (a * 255).round().astype(np.uint8) if a.dtype != np.uint8 else a
             a = a[..., None] if a.ndim == 2 else a[..., :3]
             imgs.append(torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1))
+        if len({tuple(im.shape) for im in imgs}) > 1:
+            raise ArtlibError(f"images in {folder} differ in size or channels; FID needs one image shape")
         yield torch.stack(imgs)
 
 
@@ -91,12 +98,19 @@ def reference_statistics(ref: str | os.PathLike, net=None, *, device: str = "cpu
     """(mu, sigma) from an .npz with ``mu`` and ``sigma`` (EDM's fid-refs) or from a folder of images."""
     ref = Path(ref)
     if ref.suffix == ".npz":
-        if not ref.is_file():
-            raise ArtlibError(f"reference statistics {ref} not found")
-        with np.load(ref) as z:
-            if "mu" not in z or "sigma" not in z:
-                raise ArtlibError(f"reference statistics {ref} need arrays 'mu' and 'sigma'")
-            return z["mu"].astype(np.float64), z["sigma"].astype(np.float64)
+        check_input_file(ref, "--ref", 1 << 30)
+        try:
+            with np.load(ref, allow_pickle=False) as z:
+                if "mu" not in z or "sigma" not in z:
+                    raise ArtlibError(f"--ref {ref}: needs arrays 'mu' and 'sigma' (EDM's fid-refs format)")
+                mu, sigma = np.asarray(z["mu"], dtype=np.float64), np.asarray(z["sigma"], dtype=np.float64)
+        except ArtlibError:
+            raise
+        except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
+            raise ArtlibError(f"--ref {ref}: not an .npz archive of plain arrays ({type(e).__name__})") from None
+        if mu.ndim != 1 or sigma.shape != (mu.size, mu.size) or not (np.isfinite(mu).all() and np.isfinite(sigma).all()):
+            raise ArtlibError(f"--ref {ref}: need finite mu [d] and sigma [d, d], got {mu.shape} and {sigma.shape}")
+        return mu, sigma
     if net is None:
         raise ArtlibError("a folder reference needs the Inception network")
     return statistics(features(folder_batches(ref, batch), net, device=device))

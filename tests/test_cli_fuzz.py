@@ -132,6 +132,11 @@ CORPUS = [
     ["train", "--model", "gauss1d", "--K", "3", "--out", "{out}", "--checkpoint", "{out}"],
     ["train", "--model", "gauss1d", "--K", "3", "--out", "{json}", "--checkpoint", "{dict}", "--iterations", "2"],
     ["bench", "--device", "tpu"],
+    ["evaluate", "--model", "edm:{fifo}", "--schedule", "edm", "--K", "3"],
+    ["evaluate", "--model", "edm:{dict}", "--schedule", "edm", "--K", "3"],
+    ["evaluate", "--model", "edm:{dir}", "--schedule", "edm", "--K", "3"],
+    ["fid", "--ref", "{fifo}", "--images", "{dir}"],
+    ["fid", "--ref", "{npz}", "--images", "{dir}"],
 ]
 
 

@@ -20,6 +20,12 @@ def weights(tmp_path_factory):
     torch.manual_seed(0)
     net = fe.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
     mp.undo()
+    with torch.no_grad():   # a real random network: He-normal convolutions, unit batch norm
+        for m in net.modules():
+            if isinstance(m, torch.nn.Conv2d):
+                torch.nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+            elif isinstance(m, torch.nn.BatchNorm2d):
+                m.weight.fill_(1.0), m.bias.zero_(), m.running_mean.zero_(), m.running_var.fill_(1.0)
     path = tmp_path_factory.mktemp("w") / "inception.pth"
     torch.save(net.state_dict(), path)
     return path
@@ -35,7 +41,7 @@ def test_fid_zero_against_itself_and_positive_otherwise(weights, tmp_path):
     a, b = _images(0), _images(1)
     mu, sigma = fid.statistics(fid.features([a[:3], a[3:]], net))
     same, n = fid.fid([a], mu, sigma, net)
-    assert n == 6 and abs(same) < 1e-6 * max(1.0, np.trace(sigma))   # batching does not change features
+    assert n == 6 and abs(same) < 1e-5 * max(1.0, np.trace(sigma))   # batching does not change features (sqrtm of a rank-5 matrix: ~1e-6 round-off)
     other, _ = fid.fid([b], mu, sigma, net)
     assert other > 1e-3 * np.trace(sigma)
     # the .npz path and the folder path give the same reference
@@ -43,7 +49,8 @@ def test_fid_zero_against_itself_and_positive_otherwise(weights, tmp_path):
     import matplotlib.image as mpimg
     (tmp_path / "imgs").mkdir()
     for i, img in enumerate(a):
-        mpimg.imsave(tmp_path / "imgs" / f"{i:06d}.png", img[0].numpy(), cmap="gray", vmin=0, vmax=255)
+        # RGB uint8 is written as is (a colormap's lookup table can shift a grey level by one)
+        mpimg.imsave(tmp_path / "imgs" / f"{i:06d}.png", np.repeat(img[0].numpy()[..., None], 3, -1))
     mu2, sigma2 = fid.reference_statistics(tmp_path / "imgs", net)
     mu1, sigma1 = fid.reference_statistics(tmp_path / "ref.npz")
     assert np.allclose(mu1, mu2, atol=1e-5) and np.allclose(sigma1, sigma2, atol=1e-5)
@@ -60,7 +67,7 @@ def test_fid_cli_model_and_folder(weights, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("args,needle", [
-    (["--images", "/nonexistent"], "does not exist"),
+    (["--images", "/nonexistent"], "not a folder"),
     (["--model", "digits"], "--schedule and --K"),
     ([], "either --images"),
 ])
@@ -76,3 +83,50 @@ def test_missing_weights_and_bad_reference(tmp_path):
     np.savez(tmp_path / "bad.npz", m=np.zeros(3))
     with pytest.raises(ArtlibError, match="'mu' and 'sigma'"):
         fid.reference_statistics(tmp_path / "bad.npz")
+
+
+def test_fid_rejects_bad_references_and_folders(weights, tmp_path, capsys):
+    import matplotlib.image as mpimg
+    (tmp_path / "text.npz").write_text("not a zip")
+    np.savez(tmp_path / "shapes.npz", mu=np.zeros(4), sigma=np.zeros((3, 3)))
+    np.savez(tmp_path / "ok.npz", mu=np.zeros(2048), sigma=np.eye(2048))
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    mpimg.imsave(mixed / "a.png", np.zeros((8, 8)), cmap="gray")
+    mpimg.imsave(mixed / "b.png", np.zeros((9, 9)), cmap="gray")
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    (corrupt / "x.png").write_bytes(b"\x89PNG not really")
+    cases = [(["--ref", str(tmp_path / "text.npz"), "--images", str(mixed)], "not an .npz"),
+             (["--ref", str(tmp_path / "shapes.npz"), "--images", str(mixed)], "need finite mu"),
+             (["--ref", str(tmp_path / "ok.npz"), "--images", str(mixed)], "differ in size"),
+             (["--ref", str(tmp_path / "ok.npz"), "--images", str(corrupt)], "cannot be read")]
+    for args, needle in cases:
+        assert main(["fid", *args, "--inception-weights", str(weights), "--quiet"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert needle in err and len(err.splitlines()) == 1, (args, err)
+
+
+def test_fid_ranks_schedules_as_rmse_does(weights):
+    # digits mixture, Heun K = 5: the closed-form grid beats EDM's, which beats the uniform grid, in
+    # endpoint RMSE; FID against the held-out digits (random Inception) must rank them the same way.
+    from artlib import experiments as ex
+    from artlib.models import load_model
+    from artlib.optimum import optimal_sigmas
+    from artlib.plotting import to_uint8
+    from artlib.schedules import edm_sigmas, uniform_sigmas
+    from artlib.standins import held_out
+    den = load_model("digits")
+    net = fid.inception(weights)
+    ref = ex.reference_solve(den, range(32), ref_steps=128)
+    held = torch.from_numpy(to_uint8(held_out("digits")[:48].numpy())).permute(0, 3, 1, 2)
+    mu, sigma = fid.statistics(fid.features([held], net))
+    scores, errors = {}, {}
+    for name, s in {"closed form": optimal_sigmas(den, 5), "edm": edm_sigmas(5, 0.002, 80.0),
+                    "uniform": uniform_sigmas(5, 0.002, 80.0)}.items():
+        errors[name], x = ex.endpoint_rmse(den, s, ref, "heun")
+        imgs = torch.from_numpy(to_uint8(x.clamp(-1, 1).numpy())).permute(0, 3, 1, 2)
+        scores[name] = fid.fid([imgs], mu, sigma, net)[0]
+    assert sorted(errors, key=errors.get) == ["closed form", "edm", "uniform"]
+    assert sorted(scores, key=scores.get) == sorted(errors, key=errors.get), (scores, errors)
+    assert scores["uniform"] > 2 * scores["closed form"]
