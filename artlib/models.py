@@ -44,8 +44,8 @@ def _build(spec: str):
         opts = parse_kv(rest, what=what)
         check_options(opts, ["components", "conditional", "sigma_min", "sigma_max"], what=what)
         j = opts.get("components")
-        if j is not None and (j != int(j) or j < 1):
-            raise ArtlibError(f"{what}: components must be a positive integer, got {j:g}")
+        if j is not None and (j != int(j) or not 1 <= j <= 64):
+            raise ArtlibError(f"{what}: components must be an integer from 1 to 64, got {j:g}")
         if opts.get("conditional", 0) not in (0, 1):
             raise ArtlibError(f"{what}: conditional must be 0 or 1")
         return gmm_standin(kind, None if j is None else int(j), bool(opts.get("conditional", 0)),

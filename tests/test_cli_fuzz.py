@@ -132,6 +132,7 @@ CORPUS = [
     ["train", "--model", "gauss1d", "--K", "3", "--out", "{out}", "--checkpoint", "{out}"],
     ["train", "--model", "gauss1d", "--K", "3", "--out", "{json}", "--checkpoint", "{dict}", "--iterations", "2"],
     ["bench", "--device", "tpu"],
+    ["evaluate", "--model", "digits:components=1000000", "--schedule", "edm", "--K", "3"],
     ["evaluate", "--model", "edm:{fifo}", "--schedule", "edm", "--K", "3"],
     ["evaluate", "--model", "edm:{dict}", "--schedule", "edm", "--K", "3"],
     ["evaluate", "--model", "edm:{dir}", "--schedule", "edm", "--K", "3"],
@@ -144,3 +145,45 @@ CORPUS = [
 def test_cli_corpus(files, capsys, argv):
     argv = [_fill(a, files) for a in argv]
     _check(argv, files, capsys)
+
+
+def test_a_file_named_like_a_schedule_does_not_shadow_it(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "uniform").write_text("garbage")
+    assert main(["evaluate", "--model", "gauss1d", "--schedule", "uniform", "--K", "3", "--n", "0", "--json"]) == 0
+    assert "uniform" in capsys.readouterr().out
+    assert main(["evaluate", "--model", "gauss1d", "--schedule", "./uniform", "--K", "3", "--n", "0"]) == 2
+    assert "not valid JSON" in capsys.readouterr().err
+
+
+def test_outputs_respect_the_umask_and_land_together(tmp_path, monkeypatch):
+    import torch
+    from artlib.schedules import export_path, save_schedule
+    old = os.umask(0o022)
+    try:
+        out = tmp_path / "s.json"
+        save_schedule(out, torch.tensor([3.0, 1.0, 0.0]), solver="euler", method="m", model="gauss1d",
+                      sigma_min=0.0, sigma_max=3.0)
+        assert stat.S_IMODE(out.stat().st_mode) == 0o644 and stat.S_IMODE(export_path(out).stat().st_mode) == 0o644
+        before = out.read_bytes()
+        export_path(out).unlink()
+        export_path(out).mkdir()       # the .sigmas.txt cannot be written now
+        with pytest.raises(Exception):
+            save_schedule(out, torch.tensor([3.0, 2.0, 0.0]), solver="euler", method="m", model="gauss1d",
+                          sigma_min=0.0, sigma_max=3.0)
+        assert out.read_bytes() == before   # the JSON was not replaced without its .sigmas.txt
+        assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    finally:
+        os.umask(old)
+
+
+def test_ctrl_c_early_exits_130_with_one_line(tmp_path):
+    import subprocess
+    import sys
+    import time
+    p = subprocess.Popen([sys.executable, "-m", "artlib", "evaluate", "--model", "digits", "--schedule", "optimal",
+                          "--K", "5"], stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    time.sleep(0.5)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 130 and "Traceback" not in err and err.strip().splitlines()[-1] == "interrupted"

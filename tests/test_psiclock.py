@@ -36,6 +36,8 @@ def test_table_actor_interpolates_linearly():
         a.m.copy_(torch.tensor([0.0, 1.0, 3.0, 2.0, -1.0], dtype=torch.float64))
     frac = torch.tensor([0.0, 0.125, 0.25, 0.6, 1.0], dtype=torch.float64)
     assert torch.allclose(a(frac), torch.tensor([0.0, 0.5, 1.0, 2.6, -1.0], dtype=torch.float64))
+    # outside [0, 1] the table is held at its end values
+    assert torch.allclose(a(torch.tensor([1.5, -0.5], dtype=torch.float64)), torch.tensor([-1.0, 0.0], dtype=torch.float64))
 
 
 def test_step_costs_by_hand():
@@ -196,9 +198,22 @@ def test_resume_from_a_checkpoint_matches_an_uninterrupted_run(gauss1d, tmp_path
 
 
 def test_config_validation_names_the_field():
+    pc.PsiConfig(warmup=0, bank=0, lr_gamma=0.0).validate()     # the smallest allowed values
+    with pytest.raises(ArtlibError, match="warmup"):
+        pc.PsiConfig(warmup=-1).validate()
+    with pytest.raises(ArtlibError, match="bank"):
+        pc.PsiConfig(bank=-1).validate()
     with pytest.raises(ArtlibError, match="nodes"):
         pc.PsiConfig(nodes=0).validate()
     with pytest.raises(ArtlibError, match="policy_std"):
         pc.PsiConfig(policy_std=-1.0).validate()
     with pytest.raises(ArtlibError, match="lr_gamma"):
         pc.PsiConfig(lr_gamma=float("nan")).validate()
+
+
+def test_defaults_are_the_documented_ones():
+    # the book's method page states these; a change must change the page too
+    cfg = pc.PsiConfig()
+    assert (cfg.iterations, cfg.batch, cfg.nodes, cfg.rho, cfg.policy_std) == (500, 64, 20, 7.0, 0.5)
+    assert (cfg.lr_actor, cfg.lr_actor_final, cfg.lr_critic, cfg.lr_gamma, cfg.gamma0) == (0.03, 0.003, 3e-3, 0.05, 1.0)
+    assert (cfg.warmup, cfg.bank, cfg.heun_states, cfg.hidden, cfg.layers) == (30, 1024, True, 128, 3)

@@ -42,8 +42,12 @@ def test_transversality_gamma_1d(gauss1d):
 
 
 def test_training_is_deterministic(gauss1d):
+    import time
     env = ARTEnv(gauss1d, 4)
-    a = distill(train(SMALL, env, progress=False), env).sigmas
+    t0 = time.perf_counter()
+    run = train(SMALL, env, progress=False)
+    assert 0 < run.seconds <= time.perf_counter() - t0        # the run's own wall time
+    a = distill(run, env).sigmas
     b = distill(train(SMALL, env, progress=False), env).sigmas
     assert torch.equal(a, b)
     assert a.numel() == 5 and a[0] == 3.0 and a[-1] == 0 and (a[1:] < a[:-1]).all()
