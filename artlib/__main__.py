@@ -212,6 +212,7 @@ def cmd_train(a: argparse.Namespace) -> int:
     if a.checkpoint:
         check_output_file(a.checkpoint, "--checkpoint")
     den = load_model(a.model)
+    check_memory(den, cfg.batch, "--batch")
     ck = Path(a.checkpoint) if a.checkpoint else None
     steps = a.K if a.paper and a.steps is None else a.steps
     learned = learn_schedule(den, a.K, cfg, steps=steps, checkpoint=ck, progress=not a.quiet)

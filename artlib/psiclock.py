@@ -100,10 +100,13 @@ class PsiConfig:
         """Reject values that cannot run, naming the field."""
         if isinstance(self.bank, bool) or not isinstance(self.bank, int) or self.bank < 0:
             raise ArtlibError(f"bank must be an integer >= 0, got {self.bank!r}")
-        for name in ("iterations", "batch", "nodes", "hidden", "layers", "checkpoint_every"):
+        for name, hi in (("iterations", 10 ** 9), ("batch", 10 ** 6), ("nodes", 10 ** 4), ("hidden", 4096),
+                         ("layers", 16), ("checkpoint_every", 10 ** 9)):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ArtlibError(f"{name} must be an integer >= 1, got {v!r}")
+            if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= hi:
+                raise ArtlibError(f"{name} must be an integer from 1 to {hi}, got {v!r}")
+        if self.bank > 10 ** 6:
+            raise ArtlibError(f"bank must be at most 1000000, got {self.bank!r}")
         if isinstance(self.warmup, bool) or not isinstance(self.warmup, int) or self.warmup < 0:
             raise ArtlibError(f"warmup must be an integer >= 0, got {self.warmup!r}")
         for name in ("rho", "policy_std", "lr_actor", "lr_actor_final", "lr_critic", "gamma0"):

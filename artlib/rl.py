@@ -92,10 +92,11 @@ class TrainConfig:
         """Reject values that cannot run, naming the field."""
         if not isinstance(self.warmup, int) or self.warmup < 0:
             raise ArtlibError(f"warmup must be an integer >= 0, got {self.warmup!r}")
-        for name in ("iterations", "batch", "hidden", "layers", "distill_rollouts", "checkpoint_every"):
+        for name, hi in (("iterations", 10 ** 9), ("batch", 10 ** 6), ("hidden", 4096), ("layers", 16),
+                         ("distill_rollouts", 10 ** 6), ("checkpoint_every", 10 ** 9)):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ArtlibError(f"{name} must be an integer >= 1, got {v!r}")
+            if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= hi:
+                raise ArtlibError(f"{name} must be an integer from 1 to {hi}, got {v!r}")
         for name in ("lr_actor", "lr_critic", "lam", "eps"):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):

@@ -144,7 +144,8 @@ def test_train_flags_are_generated_from_both_configs(capsys):
 @pytest.mark.parametrize("args,needle", [
     (["--nodes", "5", "--clock", "t"], "--nodes does not apply to the t clock"),
     (["--lam", "0.1"], "--lam does not apply to the psi clock"),
-    (["--nodes", "0"], "nodes must be an integer >= 1"),
+    (["--nodes", "0"], "nodes must be an integer from 1 to"),
+    (["--hidden", "1000000"], "hidden must be an integer from 1 to 4096"),
     (["--natural", "maybe", "--clock", "t"], "--natural must be true or false"),
     (["--rho", "x"], "--rho must be a number"),
     (["--out", "/nonexistent-dir/x.json"], "does not exist"),
