@@ -71,17 +71,6 @@ def one_dimensional(K_list, learners: dict, *, n_samples: int = 100_000, seed: i
     return res
 
 
-def markdown_table(rows: dict[str, dict[int, float]], columns, *, fmt: str = "{:.3f}",
-                   header: str = "K") -> str:
-    """A Markdown table: one row per entry of ``rows``, one column per key in ``columns``."""
-    lines = [f"| {header} | " + " | ".join(str(c) for c in columns) + " |",
-             "|---|" + "---|" * len(columns)]
-    for name, vals in rows.items():
-        cells = [fmt.format(vals[c]) if c in vals else "–" for c in columns]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
 def theta_bands(dist, T: float) -> dict[str, np.ndarray]:
     """Per clock step of a ``Distilled``: mean, IQR and 99% band of the normalised sampled θ, and of μ across rollouts."""
     th = dist.theta / (dist.theta.sum(1, keepdim=True) * T / dist.theta.shape[1]) * T
