@@ -38,7 +38,7 @@ TESTS = {
     "psiclock": ["tests/test_psiclock.py"],
     "rl": ["tests/test_rl.py"],
     "distill": ["tests/test_rl.py", "tests/test_psiclock.py"],
-    "metrics": ["tests/test_metrics.py", "tests/test_samplers.py", "tests/test_cli.py"],
+    "metrics": ["tests/test_metrics.py", "tests/test_samplers.py"],
     "fid": ["tests/test_fid.py"],
 }
 

@@ -192,3 +192,21 @@ def test_distillation_of_a_hand_made_policy(gauss1d):
     d = distill(run, env, n=8)
     assert torch.allclose(d.theta_bar, torch.tensor([4 / 3, 2 / 3], dtype=torch.float64))
     assert torch.allclose(d.sigmas, torch.tensor([3.0, 1.0, 0.0], dtype=torch.float64))
+
+
+def test_distillation_drops_rollouts_whose_speeds_sum_to_zero(gauss1d, monkeypatch):
+    # A hand-made rollout: rows (2, 1) and (1, 1) normalise to (4/3, 2/3) and (1, 1) over T = 3;
+    # the row (0, 0) cannot be rescaled and must be left out of the mean, not averaged in.
+    import types
+
+    import artlib.distill as distill_module
+    env = ARTEnv(gauss1d, 2)
+    run = train(dataclasses.replace(SMALL, iterations=1), env, progress=False)
+    mu = torch.tensor([[2.0, 1.0], [0.0, 0.0], [1.0, 1.0]], dtype=torch.float64)
+    fake = types.SimpleNamespace(mu=mu, theta=mu.clone(), psi=torch.zeros(3, 3, dtype=torch.float64))
+    monkeypatch.setattr(distill_module, "rollout", lambda *a, **k: fake)
+    d = distill(run, env)
+    assert torch.allclose(d.theta_bar, torch.tensor([7 / 6, 5 / 6], dtype=torch.float64))
+    fake.mu = torch.zeros(3, 2, dtype=torch.float64)
+    with pytest.raises(ArtlibError, match="sum to about 0"):
+        distill(run, env)
