@@ -277,18 +277,6 @@ def _write_png(path: Path, img) -> None:
     atomic_write(path, lambda tmp: mpimg.imsave(tmp, rgb, format="png"))
 
 
-def _generated(den, sigmas, solver: str, seeds: list[int], batch: int, device: str):
-    """uint8 image batches [n, C, H, W] sampled from seeds (EDM's per-seed noise and labels)."""
-    import torch
-
-    from .plotting import to_uint8
-    from .samplers import sample, seeded_batch
-    for i in range(0, len(seeds), batch):
-        x0, labels = seeded_batch(den, seeds[i:i + batch], device=device)
-        x = sample(den, x0, sigmas, solver=solver, class_labels=labels)
-        yield torch.from_numpy(to_uint8(x.clamp(-1, 1).cpu())).permute(0, 3, 1, 2)
-
-
 def _check_images(den, command: str) -> None:
     """``sample`` and ``fid`` need image-shaped models ([C, H, W] with C = 1 or 3)."""
     shape = tuple(getattr(den, "shape", ()))
@@ -297,34 +285,82 @@ def _check_images(den, command: str) -> None:
                           "with 1 or 3 channels (use evaluate for vector models)")
 
 
+def _check_folder(path, what: str) -> None:
+    """An output folder: a folder or creatable in an existing one, and writable."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ArtlibError(f"{what} {path} exists and is not a directory")
+    if not path.exists() and not path.parent.is_dir():
+        raise ArtlibError(f"{what} {path}: folder {path.parent} does not exist")
+    if not os.access(path if path.exists() else path.parent, os.W_OK | os.X_OK):
+        raise ArtlibError(f"{what} {path}: not writable")
+
+
+def _run_identity(a: argparse.Namespace, sigmas, seeds) -> dict:
+    """What a --workdir records of a sampling run (see artlib.shards)."""
+    from .shards import seeds_digest
+    return {"command": a.command, "model": a.model, "sigmas": sigmas.tolist(), "solver": a.solver,
+            "seeds": seeds_digest(seeds), "shard_size": a.shard_size}
+
+
+def _distributed(a: argparse.Namespace, argv_key: dict):
+    """This process's torch.distributed group (one process unless run by torchrun), after checking
+    that every rank was given the same arguments."""
+    from .distributed import Comm
+    comm = Comm.from_env(a.device)
+    comm.check_same({k: v for k, v in argv_key.items() if k != "func"}, "arguments")
+    return comm
+
+
 def cmd_sample(a: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .fid import read_images
     from .models import load_model
-    from .plotting import image_grid
     from .options import check_solver, parse_seeds
+    from .plotting import image_grid
+    from .samplers import generate
+    from .shards import Workdir, shard_ranges
 
     seeds = parse_seeds(a.seeds, limit=MAX_SEEDS)
     check_solver(a.solver)
-    outdir = Path(a.outdir)
-    if outdir.exists() and not outdir.is_dir():
-        raise ArtlibError(f"--outdir {outdir} exists and is not a directory")
-    if not outdir.exists() and not outdir.parent.is_dir():
-        raise ArtlibError(f"--outdir {outdir}: folder {outdir.parent} does not exist")
-    if not os.access(outdir if outdir.exists() else outdir.parent, os.W_OK | os.X_OK):
-        raise ArtlibError(f"--outdir {outdir}: not writable")
-    den = load_model(a.model, a.device)
-    _check_images(den, "sample")
-    check_memory(den, a.batch, "--batch")
-    sigmas, method = resolve_schedule(a.schedule, den, a.K, seed=0)
-    (outdir / "images").mkdir(parents=True, exist_ok=True)
-    from tqdm import tqdm
-    batches = _generated(den, sigmas, a.solver, seeds, a.batch, a.device)
-    for i, imgs in enumerate(tqdm(batches, total=-(-len(seeds) // a.batch), desc="sampling", disable=a.quiet)):
-        hwc = imgs.permute(0, 2, 3, 1).numpy()
-        for seed, img in zip(seeds[i * a.batch:], hwc):
-            _write_png(outdir / "images" / f"{seed:06d}.png", img[..., 0] if img.shape[-1] == 1 else img)
-        if i == 0:
-            _write_png(outdir / "grid.png", image_grid(imgs[:64], nrow=8))
-    print(f"wrote {len(seeds)} images and grid.png to {outdir} ({method}, K={a.K}, {a.solver})", file=sys.stderr)
+    _check_folder(a.outdir, "--outdir")
+    if a.workdir:
+        _check_folder(a.workdir, "--workdir")
+    comm = _distributed(a, vars(a))
+    try:
+        den = load_model(a.model, comm.device)
+        _check_images(den, "sample")
+        check_memory(den, a.batch, "--batch")
+        sigmas, method = resolve_schedule(a.schedule, den, a.K, seed=0)
+        work = Workdir(a.workdir, {**_run_identity(a, sigmas, seeds), "outdir": str(Path(a.outdir).resolve())},
+                       comm) if a.workdir else None
+        outdir = Path(a.outdir)
+        (outdir / "images").mkdir(parents=True, exist_ok=True)
+        shards = shard_ranges(len(seeds), a.shard_size)
+        mine = comm.mine(len(shards))
+        done = [i for i in mine if work is not None and work.has(i, ".done")]
+        bar = tqdm(total=sum(len(shards[i]) for i in mine), initial=sum(len(shards[i]) for i in done),
+                   unit="img", desc="sampling", disable=a.quiet or not comm.main)
+        for i in (i for i in mine if i not in done):
+            for lo in range(shards[i].start, shards[i].stop, a.batch):
+                batch = seeds[lo:min(lo + a.batch, shards[i].stop)]
+                hwc = generate(den, sigmas, batch, solver=a.solver, device=comm.device).permute(0, 2, 3, 1).numpy()
+                for seed, img in zip(batch, hwc):
+                    _write_png(outdir / "images" / f"{seed:06d}.png", img[..., 0] if img.shape[-1] == 1 else img)
+                bar.update(len(batch))
+            if work is not None:
+                work.mark_done(i, {"first": seeds[shards[i].start], "last": seeds[shards[i].stop - 1]})
+        bar.close()
+        comm.barrier()
+        if comm.main:
+            first = read_images([outdir / "images" / f"{s:06d}.png" for s in seeds[:64]])
+            _write_png(outdir / "grid.png", image_grid(first, nrow=8))
+            print(f"wrote {len(seeds)} images and grid.png to {outdir} ({method}, K={a.K}, {a.solver}"
+                  + (f", {comm.world} processes" if comm.world > 1 else "")
+                  + (f"; {len(done)} finished shards re-used" if done else "") + ")", file=sys.stderr)
+    finally:
+        comm.close()
     return 0
 
 
@@ -338,34 +374,55 @@ def cmd_fit_net(a: argparse.Namespace) -> int:
 def cmd_fid(a: argparse.Namespace) -> int:
     from . import fid
     from .options import check_solver, parse_seeds
+    from .shards import Workdir
 
     if (a.images is None) == (a.model is None):
         raise ArtlibError("fid: give either --images DIR or --model with --schedule and --K")
+    if a.model is not None and (a.schedule is None or a.K is None):
+        raise ArtlibError("fid: --model needs --schedule and --K")
     # statistics files are checked before the network is built; a folder needs the network
     stats = fid.reference_statistics(a.ref) if str(a.ref).endswith(".npz") else None
     if stats is None and not Path(a.ref).is_dir():
         raise ArtlibError(f"--ref {a.ref}: expected an .npz with mu and sigma, or a folder of images")
-    if a.images is not None and not Path(a.images).is_dir():
-        raise ArtlibError(f"--images {a.images}: not a folder")
-    net = fid.inception(a.inception_weights, a.device)
-    ref_mu, ref_sigma = stats or fid.reference_statistics(a.ref, net, device=a.device, batch=a.batch)
     if a.images is not None:
-        batches, total, what = fid.folder_batches(a.images, a.batch), None, {"images": a.images}
+        if not Path(a.images).is_dir():
+            raise ArtlibError(f"--images {a.images}: not a folder")
+        if a.workdir:
+            raise ArtlibError("--workdir: only a --model run is sharded; a folder of images is scored in one pass")
+        if int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:
+            raise ArtlibError("fid --images runs in one process; torchrun splits --model runs only")
     else:
-        from .models import load_model
-        if a.schedule is None or a.K is None:
-            raise ArtlibError("fid: --model needs --schedule and --K")
         check_solver(a.solver)
         seeds = parse_seeds(a.seeds, limit=MAX_SEEDS)
-        den = load_model(a.model, a.device)
-        _check_images(den, "fid")
-        check_memory(den, a.batch, "--batch")
-        sigmas, method = resolve_schedule(a.schedule, den, a.K)
-        batches = _generated(den, sigmas, a.solver, seeds, a.batch, a.device)
-        total = -(-len(seeds) // a.batch)
-        what = {"model": a.model, "schedule": method, "K": a.K, "solver": a.solver}
-    value, n = fid.fid(batches, ref_mu, ref_sigma, net, device=a.device, progress=not a.quiet, total=total)
-    print(json.dumps({**what, "ref": a.ref, "n": n, "fid": value}))
+        if a.workdir:
+            _check_folder(a.workdir, "--workdir")
+    if a.inception_weights is not None and not Path(a.inception_weights).is_file():
+        raise ArtlibError(f"--inception-weights {a.inception_weights}: not found")
+    comm = _distributed(a, vars(a))
+    try:
+        net = fid.inception(a.inception_weights, comm.device)
+        ref_mu, ref_sigma = stats or fid.reference_statistics(a.ref, net, device=comm.device, batch=a.batch)
+        if a.images is not None:
+            value, n = fid.fid(fid.folder_batches(a.images, a.batch), ref_mu, ref_sigma, net,
+                               device=comm.device, progress=not a.quiet)
+            what = {"images": a.images}
+        else:
+            from .models import load_model
+            den = load_model(a.model, comm.device)
+            _check_images(den, "fid")
+            check_memory(den, a.batch, "--batch")
+            sigmas, method = resolve_schedule(a.schedule, den, a.K)
+            work = Workdir(a.workdir, {**_run_identity(a, sigmas, seeds), **fid.network_identity(a.inception_weights)},
+                           comm) if a.workdir else None
+            m = fid.generated_moments(den, sigmas, a.solver, seeds, net, batch=a.batch, shard_size=a.shard_size,
+                                      workdir=work, comm=comm, progress=not a.quiet)
+            if comm.main:   # rank 0 holds the gathered moments
+                value, n = fid.fid_from_moments(m, ref_mu, ref_sigma), m.n
+            what = {"model": a.model, "schedule": method, "K": a.K, "solver": a.solver, "processes": comm.world}
+        if comm.main:
+            print(json.dumps({**what, "ref": a.ref, "n": n, "fid": value}))
+    finally:
+        comm.close()
     return 0
 
 
@@ -433,6 +490,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--seeds", default="0-63", help=f"seeds as EDM writes them: 0-63 or 1,5,9 (at most {MAX_SEEDS:,})")
     sp.add_argument("--batch", type=_positive_int("--batch", 65536), default=64, help="images per batch")
     sp.add_argument("--outdir", required=True, help="output folder: images/NNNNNN.png and grid.png")
+    sp.add_argument("--workdir", help="folder that records finished shards, so a killed run resumes where it stopped")
+    sp.add_argument("--shard-size", type=_positive_int("--shard-size", MAX_SEEDS), default=1000,
+                    help="seeds per shard (the unit of resuming and of the split between torchrun ranks)")
     sp.add_argument("--device", type=_device, default="cpu", help="cpu or cuda[:N]")
     sp.add_argument("--quiet", action="store_true")
     sp.set_defaults(func=cmd_sample)
@@ -454,6 +514,10 @@ def build_parser() -> argparse.ArgumentParser:
     fd.add_argument("--seeds", default="0-49999", help="seeds of the generated images (EDM: 0-49999)")
     fd.add_argument("--inception-weights", help="local torch-fidelity Inception weights (offline use)")
     fd.add_argument("--batch", type=_positive_int("--batch", 65536), default=64)
+    fd.add_argument("--workdir", help="folder for each shard's Inception features, so a killed run resumes "
+                                      "where it stopped (same FID, bit for bit)")
+    fd.add_argument("--shard-size", type=_positive_int("--shard-size", MAX_SEEDS), default=1000,
+                    help="seeds per shard (the unit of resuming and of the split between torchrun ranks)")
     fd.add_argument("--device", type=_device, default="cpu", help="cpu or cuda[:N]")
     fd.add_argument("--quiet", action="store_true")
     fd.set_defaults(func=cmd_fid)
@@ -493,13 +557,16 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in argv
     argv = [x for x in argv if x != "--debug"]
+    # under torchrun every rank reports its own errors; rank 0's lines carry no prefix
+    rank = os.environ.get("RANK", "0") if os.environ.get("WORLD_SIZE", "1") not in ("", "1") else "0"
+    who = "" if rank == "0" else f"rank {rank}: "
     try:
         args = build_parser().parse_args(argv)
         if getattr(args, "edm_repo", None):
             os.environ["ARTLIB_EDM_REPO"] = args.edm_repo
         return args.func(args)
     except ArtlibError as e:
-        print(f"error: {str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}", file=sys.stderr)
+        print(f"{who}error: {str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -509,13 +576,13 @@ def main(argv: list[str] | None = None) -> int:
             raise
         where = f"{e.filename}: " if getattr(e, "filename", None) else ""
         text = getattr(e, "strerror", None) or str(e) or type(e).__name__
-        print(f"error: {where}{text.splitlines()[0]}", file=sys.stderr)
+        print(f"{who}error: {where}{text.splitlines()[0]}", file=sys.stderr)
         return 2
     except Exception as e:   # a bug of ours: one line, the traceback on request
         if debug:
             raise
         first = str(e).strip().splitlines()[0] if str(e).strip() else ""
-        print(f"error: unexpected {type(e).__name__}: {first} (run with --debug for the traceback)",
+        print(f"{who}error: unexpected {type(e).__name__}: {first} (run with --debug for the traceback)",
               file=sys.stderr)
         return 1
 

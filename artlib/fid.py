@@ -12,16 +12,19 @@ from __future__ import annotations
 
 import os
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
+from .distributed import Comm
 from .errors import ArtlibError
 from .io import check_input_file
 from .metrics import frechet_distance
+from .shards import Workdir, shard_ranges
 
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
@@ -69,9 +72,115 @@ def statistics(feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return feats.mean(0), np.cov(feats, rowvar=False)
 
 
+@dataclass
+class Moments:
+    """Count, mean and centred second moment M2 = Σ (x − mean)(x − mean)ᵀ of feature vectors.
+    Moments of two sets add exactly as the sets' union would (Chan, Golub and LeVeque 1979), so
+    shards scored apart, or on different ranks, combine into the statistics of all images."""
+    n: int
+    mean: np.ndarray
+    m2: np.ndarray
+
+    @classmethod
+    def of(cls, feats: np.ndarray) -> "Moments":
+        f = np.asarray(feats, dtype=np.float64)
+        mean = f.mean(0)
+        c = f - mean
+        return cls(len(f), mean, c.T @ c)
+
+    def __add__(self, other: "Moments") -> "Moments":
+        if self.n == 0:
+            return other
+        if other.n == 0:
+            return self
+        n = self.n + other.n
+        d = other.mean - self.mean
+        return Moments(n, self.mean + d * (other.n / n), self.m2 + other.m2 + np.outer(d, d) * (self.n * other.n / n))
+
+    def statistics(self) -> tuple[np.ndarray, np.ndarray]:
+        """(mu, sigma) with the unbiased covariance, as ``statistics`` and EDM's fid-refs."""
+        if self.n < 2:
+            raise ArtlibError("FID statistics need at least 2 images")
+        return self.mean, self.m2 / (self.n - 1)
+
+
+def generated_moments(den, sigmas: torch.Tensor, solver: str, seeds: list[int], net, *,
+                      batch: int = 64, shard_size: int = 1000, workdir: Workdir | None = None,
+                      comm: Comm | None = None, progress: bool = False) -> Moments | None:
+    """Feature moments of the images a model samples from ``seeds`` on the grid ``sigmas``.
+
+    Seeds are cut into shards (``artlib.shards``), and shard i is scored by rank i mod N in
+    batches that start at the shard's start, so an image's features do not depend on the number
+    of ranks. Rank 0 gathers each shard's features and adds their moments in shard order, so the
+    result is the same bits for any number of ranks (given the same threads per process:
+    float32 convolutions can round differently with another thread count). With a ``workdir``
+    each shard's features are stored (float32, as the network gives them) and re-used when the
+    run is resumed. Returns the moments on rank 0, None on the others."""
+    from .samplers import generate
+    comm = comm or Comm()
+    shards = shard_ranges(len(seeds), shard_size)
+    bar = tqdm(total=len(seeds), unit="img", disable=not (progress and comm.main),
+               desc=f"{solver} sampling + Inception" + (f" ({comm.world} processes)" if comm.world > 1 else ""))
+    total = Moments(0, np.zeros(0), np.zeros((0, 0)))
+    for first in range(0, len(shards), comm.world):
+        i, feats = first + comm.rank, None
+        if i < len(shards) and workdir is not None and workdir.has(i):
+            feats = workdir.load(i)
+        elif i < len(shards):
+            out = []
+            for lo in range(shards[i].start, shards[i].stop, batch):
+                imgs = generate(den, sigmas, seeds[lo:min(lo + batch, shards[i].stop)], solver=solver,
+                                device=comm.device)
+                out.append(net(_to_rgb_uint8(imgs).to(comm.device))[0].float().cpu().numpy())
+                bar.update(len(imgs))
+            feats = np.concatenate(out)
+            if workdir is not None:
+                workdir.save(i, feats)
+        parts = comm.gather(feats)
+        if comm.main:
+            for f in parts:
+                if f is not None:
+                    total = total + Moments.of(f)
+            bar.update(total.n - bar.n)
+    bar.close()
+    return total if comm.main else None
+
+
+def fid_from_moments(m: Moments, ref_mu: np.ndarray, ref_sigma: np.ndarray) -> float:
+    """FID of feature moments against reference statistics."""
+    mu, sigma = m.statistics()
+    if mu.shape != ref_mu.shape:
+        raise ArtlibError(f"reference statistics have {ref_mu.shape[0]} dimensions, features {mu.shape[0]}")
+    return frechet_distance(mu, sigma, ref_mu, ref_sigma)
+
+
+def network_identity(weights: str | os.PathLike | None) -> dict[str, Any]:
+    """What a work folder records of the feature network: its weights file and size."""
+    if weights is None:
+        return {"inception": "torch-fidelity inception-v3-compat (downloaded)"}
+    p = Path(weights).resolve()
+    return {"inception": str(p), "inception_bytes": p.stat().st_size}
+
+
+def read_images(files: list[Path]) -> torch.Tensor:
+    """uint8 images [n, C, H, W] from .png/.jpg files of one shape (grey kept as one channel)."""
+    import matplotlib.image as mpimg
+    imgs = []
+    for p in files:
+        try:
+            a = mpimg.imread(check_input_file(p, "image", 1 << 28))
+        except (OSError, ValueError, SyntaxError) as e:
+            raise ArtlibError(f"image {p} cannot be read ({type(e).__name__})") from None
+        a = (a * 255).round().astype(np.uint8) if a.dtype != np.uint8 else a
+        a = a[..., None] if a.ndim == 2 else a[..., :3]
+        imgs.append(torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1))
+    if len({tuple(im.shape) for im in imgs}) > 1:
+        raise ArtlibError(f"images in {Path(files[0]).parent} differ in size or channels; FID needs one image shape")
+    return torch.stack(imgs)
+
+
 def folder_batches(folder: str | os.PathLike, batch: int = 64) -> Iterator[torch.Tensor]:
     """uint8 batches [n, C, H, W] of the images in a folder (sorted by name)."""
-    import matplotlib.image as mpimg
     folder = Path(folder)
     if not folder.is_dir():
         raise ArtlibError(f"image folder {folder} does not exist or is not a directory")
@@ -79,18 +188,7 @@ def folder_batches(folder: str | os.PathLike, batch: int = 64) -> Iterator[torch
     if not files:
         raise ArtlibError(f"no .png/.jpg images in {folder}")
     for i in range(0, len(files), batch):
-        imgs = []
-        for p in files[i:i + batch]:
-            try:
-                a = mpimg.imread(check_input_file(p, "image", 1 << 28))
-            except (OSError, ValueError, SyntaxError) as e:
-                raise ArtlibError(f"image {p} cannot be read ({type(e).__name__})") from None
-            a = (a * 255).round().astype(np.uint8) if a.dtype != np.uint8 else a
-            a = a[..., None] if a.ndim == 2 else a[..., :3]
-            imgs.append(torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1))
-        if len({tuple(im.shape) for im in imgs}) > 1:
-            raise ArtlibError(f"images in {folder} differ in size or channels; FID needs one image shape")
-        yield torch.stack(imgs)
+        yield read_images(files[i:i + batch])
 
 
 def reference_statistics(ref: str | os.PathLike, net=None, *, device: str = "cpu",

@@ -1,6 +1,8 @@
 """One matplotlib style for every figure in the book: readable at book width."""
 import matplotlib as mpl
 
+from .samplers import to_uint8
+
 
 def style() -> None:
     """Apply the book's figure style (sizes, grid, fonts, dpi)."""
@@ -9,13 +11,6 @@ def style() -> None:
         "grid.alpha": 0.3, "axes.spines.top": False, "axes.spines.right": False,
         "legend.frameon": False, "figure.figsize": (6.4, 3.6),
     })
-
-
-def to_uint8(x):
-    """Images in [−1, 1] [n, C, H, W] → uint8 [n, H, W, C] as EDM saves them (x·127.5 + 128, clipped)."""
-    import numpy as np
-    a = np.asarray(x, dtype=np.float64) * 127.5 + 128
-    return np.clip(a, 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
 
 
 def image_grid(x, nrow: int = 8, pad: int = 1):

@@ -83,6 +83,21 @@ def seeded_batch(denoiser, seeds, *, device="cpu") -> tuple[torch.Tensor, torch.
     return x, torch.eye(label_dim, dtype=torch.float64)[labels].to(device)
 
 
+def to_uint8(x):
+    """Images in [−1, 1] [n, C, H, W] → uint8 [n, H, W, C] as EDM saves them (x·127.5 + 128, clipped)."""
+    import numpy as np
+    a = np.asarray(x, dtype=np.float64) * 127.5 + 128
+    return np.clip(a, 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
+
+
+def generate(denoiser, sigmas: torch.Tensor, seeds, *, solver: str = "heun", device="cpu") -> torch.Tensor:
+    """uint8 images [n, C, H, W] sampled from ``seeds`` on the grid ``sigmas``, as EDM's
+    ``generate.py`` makes them (per-seed noise and labels, clamped to [−1, 1], then quantised)."""
+    x0, labels = seeded_batch(denoiser, seeds, device=device)
+    x = sample(denoiser, x0, sigmas, solver=solver, class_labels=labels)
+    return torch.from_numpy(to_uint8(x.clamp(-1, 1).cpu())).permute(0, 3, 1, 2)
+
+
 def initial_noise(denoiser, n: int, generator: torch.Generator | None = None, *,
                   device="cpu") -> torch.Tensor:
     """n starting samples x ~ N(0, prior_std² I) [n, *shape], float64, drawn from one generator

@@ -17,3 +17,21 @@ def gmm():
     covs = A @ A.transpose(1, 2) / 4 + 0.05 * torch.eye(4, dtype=torch.float64)
     means = torch.randn(3, 4, generator=g, dtype=torch.float64)
     return GMMDenoiser(torch.tensor([0.5, 0.3, 0.2]), means, covs, sigma_min=0.002, sigma_max=10.0)
+
+
+@pytest.fixture(scope="session")
+def inception_weights(tmp_path_factory):
+    """Random-initialised FID Inception weights in torch-fidelity's format (the real ones need
+    the internet); see artlib.smoke.random_inception_weights."""
+    from artlib.smoke import random_inception_weights
+    return random_inception_weights(tmp_path_factory.mktemp("inception") / "inception.pth")
+
+
+@pytest.fixture(scope="session")
+def digits_ref(inception_weights, tmp_path_factory):
+    """EDM-format reference statistics of 64 held-out digits through those weights."""
+    from artlib.samplers import to_uint8
+    from artlib.smoke import reference_npz
+    from artlib.standins import held_out
+    held = torch.from_numpy(to_uint8(held_out("digits")[:64].numpy())).permute(0, 3, 1, 2)
+    return reference_npz(tmp_path_factory.mktemp("ref") / "digits-ref.npz", inception_weights, held)

@@ -11,24 +11,8 @@ from artlib.errors import ArtlibError
 
 
 @pytest.fixture(scope="module")
-def weights(tmp_path_factory):
-    """A random-weights file in torch-fidelity's format (its real weights need the internet)."""
-    from torch_fidelity import feature_extractor_inceptionv3 as fe
-    mp = pytest.MonkeyPatch()
-    mp.setattr(fe, "load_state_dict_from_url", lambda *a, **k: {})
-    mp.setattr(fe.FeatureExtractorInceptionV3, "load_state_dict", lambda self, sd, *a, **k: None)
-    torch.manual_seed(0)
-    net = fe.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
-    mp.undo()
-    with torch.no_grad():   # a real random network: He-normal convolutions, unit batch norm
-        for m in net.modules():
-            if isinstance(m, torch.nn.Conv2d):
-                torch.nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
-            elif isinstance(m, torch.nn.BatchNorm2d):
-                m.weight.fill_(1.0), m.bias.zero_(), m.running_mean.zero_(), m.running_var.fill_(1.0)
-    path = tmp_path_factory.mktemp("w") / "inception.pth"
-    torch.save(net.state_dict(), path)
-    return path
+def weights(inception_weights):
+    return inception_weights
 
 
 def _images(seed, n=6):
@@ -112,7 +96,7 @@ def test_fid_ranks_schedules_as_rmse_does(weights):
     # against held-out digits (random Inception) must rank them the same way, clearly.
     from artlib import experiments as ex
     from artlib.models import load_model
-    from artlib.plotting import to_uint8
+    from artlib.samplers import to_uint8
     from artlib.schedules import edm_sigmas, uniform_sigmas
     from artlib.standins import held_out
     den = load_model("digits")

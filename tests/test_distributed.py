@@ -1,0 +1,166 @@
+"""Resumable shards and torch.distributed: moments that merge exactly, a work folder that refuses
+other runs' shards, a SIGKILL mid-run that resumes to the same FID, and torchrun on 2 gloo
+processes giving the single-process FID."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from artlib.__main__ import main
+from artlib.distributed import Comm
+from artlib.errors import ArtlibError
+from artlib.fid import Moments
+from artlib.shards import Workdir, shard_ranges
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_moments_of_shards_add_up_to_the_whole():
+    rng = np.random.default_rng(0)
+    x = rng.normal(3.0, 2.0, (101, 5)) @ rng.normal(size=(5, 5))
+    parts = [x[r.start:r.stop] for r in shard_ranges(len(x), 17)]
+    m = sum((Moments.of(p) for p in parts[1:]), Moments.of(parts[0]))
+    mu, sigma = m.statistics()
+    assert m.n == 101
+    assert np.allclose(mu, x.mean(0), rtol=1e-13, atol=1e-13)
+    assert np.allclose(sigma, np.cov(x, rowvar=False), rtol=1e-12, atol=1e-12)
+    empty = Moments(0, np.zeros(0), np.zeros((0, 0)))
+    assert (empty + m) is m and (m + empty) is m
+    with pytest.raises(ArtlibError, match="at least 2"):
+        Moments.of(x[:1]).statistics()
+
+
+def test_shard_ranges_cover_every_position_once():
+    assert [list(r) for r in shard_ranges(7, 3)] == [[0, 1, 2], [3, 4, 5], [6]]
+    assert Comm(rank=1, world=3).mine(8) == [1, 4, 7]
+    with pytest.raises(ArtlibError, match="shard-size"):
+        shard_ranges(5, 0)
+
+
+def test_workdir_refuses_another_run_and_stray_shards(tmp_path):
+    w = Workdir(tmp_path / "w", {"model": "digits", "solver": "heun"})
+    w.save(0, np.arange(6, dtype=np.float32).reshape(2, 3))
+    again = Workdir(tmp_path / "w", {"model": "digits", "solver": "heun"})
+    assert again.has(0) and not again.has(1) and again.load(0).tolist() == [[0, 1, 2], [3, 4, 5]]
+    with pytest.raises(ArtlibError, match=r"other settings \(solver differ\)"):
+        Workdir(tmp_path / "w", {"model": "digits", "solver": "euler"})
+    (tmp_path / "w" / "manifest.json").unlink()
+    with pytest.raises(ArtlibError, match="no manifest"):
+        Workdir(tmp_path / "w", {"model": "digits", "solver": "heun"})
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ArtlibError, match="not a folder"):
+        Workdir(tmp_path / "file", {})
+    with pytest.raises(ArtlibError, match="does not exist"):
+        Workdir(tmp_path / "no" / "such", {})
+
+
+def _fid_args(ref, weights, workdir=None, seeds="0-31", extra=()):
+    args = ["fid", "--ref", str(ref), "--model", "digits", "--schedule", "edm", "--K", "4", "--seeds", seeds,
+            "--shard-size", "8", "--batch", "4", "--inception-weights", str(weights), "--quiet", *extra]
+    return args + (["--workdir", str(workdir)] if workdir else [])
+
+
+def _env(**kw):
+    # one thread per process for every run compared here: torchrun's default, and float32
+    # convolutions can round differently with another thread count
+    return {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT), **kw}
+
+
+def _run(args, **kw):
+    return subprocess.run([sys.executable, "-m", "artlib", *args], capture_output=True, text=True,
+                          env=_env(), cwd=ROOT, **kw)
+
+
+def test_sigkill_during_fid_then_rerun_gives_the_same_fid_and_skips_finished_shards(digits_ref, inception_weights, tmp_path):
+    whole = _run(_fid_args(digits_ref, inception_weights))
+    assert whole.returncode == 0, whole.stderr
+    work = tmp_path / "work"
+    p = subprocess.Popen([sys.executable, "-m", "artlib", *_fid_args(digits_ref, inception_weights, work)],
+                         env=_env(), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while not (work / "shard-000001.npy").exists() and time.time() < deadline and p.poll() is None:
+        time.sleep(0.02)
+    p.send_signal(signal.SIGKILL)
+    p.communicate()
+    finished = sorted(work.glob("shard-*.npy"))
+    assert p.returncode == -signal.SIGKILL and 1 <= len(finished) < 4, finished   # killed mid-run
+    assert not list(work.glob(".*tmp"))   # no half-written shard is left as a shard
+    stamps = {f: f.stat().st_mtime_ns for f in finished}
+    resumed = _run(_fid_args(digits_ref, inception_weights, work))
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout)["fid"] == json.loads(whole.stdout)["fid"]   # bit for bit
+    assert all(f.stat().st_mtime_ns == t for f, t in stamps.items())               # not redone
+    assert len(list(work.glob("shard-*.npy"))) == 4
+    # the same folder with other settings is refused before any work, with one line
+    other = _run(_fid_args(digits_ref, inception_weights, work, seeds="0-39"))
+    assert other.returncode == 2 and other.stderr.strip().count("\n") == 0
+    assert "other settings (seeds differ)" in other.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _torchrun(n, args):
+    return subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(n),
+                           "-m", "artlib", *args], capture_output=True, text=True, env=_env(), cwd=ROOT, timeout=600)
+
+
+def test_two_gloo_processes_give_the_single_process_fid(digits_ref, inception_weights, tmp_path):
+    one = _run(_fid_args(digits_ref, inception_weights, tmp_path / "one", seeds="0-39"))
+    two = _torchrun(2, _fid_args(digits_ref, inception_weights, tmp_path / "two", seeds="0-39"))
+    assert one.returncode == 0 and two.returncode == 0, (one.stderr, two.stderr[-2000:])
+    a, b = json.loads(one.stdout), json.loads(two.stdout.strip().splitlines()[-1])
+    assert (a["n"], b["n"], a["processes"], b["processes"]) == (40, 40, 1, 2)
+    assert abs(a["fid"] - b["fid"]) <= 1e-9 * abs(a["fid"]), (a, b)
+    for f in sorted((tmp_path / "one").glob("shard-*.npy")):   # every shard's features, bit for bit
+        assert f.read_bytes() == (tmp_path / "two" / f.name).read_bytes()
+    # a run started in one process resumes under two (shards do not depend on the world size)
+    again = _torchrun(2, _fid_args(digits_ref, inception_weights, tmp_path / "one", seeds="0-39"))
+    assert json.loads(again.stdout.strip().splitlines()[-1])["fid"] == a["fid"]
+
+
+def test_two_gloo_processes_sample_the_same_images(tmp_path):
+    args = ["sample", "--model", "digits", "--schedule", "edm", "--K", "3", "--seeds", "0-19", "--shard-size", "4",
+            "--batch", "3", "--quiet"]
+    one = _run(args + ["--outdir", str(tmp_path / "one")])
+    two = _torchrun(2, args + ["--outdir", str(tmp_path / "two"), "--workdir", str(tmp_path / "w")])
+    assert one.returncode == 0 and two.returncode == 0, (one.stderr, two.stderr[-2000:])
+    names = sorted(p.name for p in (tmp_path / "one" / "images").iterdir())
+    assert len(names) == 20 and names == sorted(p.name for p in (tmp_path / "two" / "images").iterdir())
+    for n in names:
+        assert (tmp_path / "one" / "images" / n).read_bytes() == (tmp_path / "two" / "images" / n).read_bytes()
+    assert (tmp_path / "two" / "grid.png").is_file() and len(list((tmp_path / "w").glob("*.done"))) == 5
+
+
+def test_ranks_started_with_different_arguments_exit_2_with_one_line(tmp_path):
+    port = str(_free_port())
+    procs = [subprocess.Popen([sys.executable, "-m", "artlib", "sample", "--model", "digits", "--schedule", "edm",
+                               "--K", "3", "--seeds", seeds, "--outdir", str(tmp_path / "o"), "--quiet"],
+                              env=_env(WORLD_SIZE="2", RANK=str(r), LOCAL_RANK=str(r), MASTER_ADDR="127.0.0.1",
+                                       MASTER_PORT=port),
+                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for r, seeds in enumerate(["0-7", "0-9"])]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [2, 2]
+    assert outs[0][1].strip() == ("error: the 2 torchrun ranks were given different arguments; "
+                                  "start every rank with the same command")
+    assert outs[1][1].strip().startswith("rank 1: error: the 2 torchrun ranks")
+    assert not (tmp_path / "o").exists()
+
+
+def test_fid_cli_rejects_sharding_a_folder_run(tmp_path, capsys):
+    np.savez(tmp_path / "ref.npz", mu=np.zeros(2048), sigma=np.eye(2048))
+    (tmp_path / "imgs").mkdir()
+    assert main(["fid", "--ref", str(tmp_path / "ref.npz"), "--images", str(tmp_path / "imgs"),
+                 "--workdir", str(tmp_path / "w")]) == 2
+    assert "only a --model run is sharded" in capsys.readouterr().err
