@@ -296,13 +296,6 @@ def _check_folder(path, what: str) -> None:
         raise ArtlibError(f"{what} {path}: not writable")
 
 
-def _run_identity(a: argparse.Namespace, sigmas, seeds) -> dict:
-    """What a --workdir records of a sampling run (see artlib.shards)."""
-    from .shards import seeds_digest
-    return {"command": a.command, "model": a.model, "sigmas": sigmas.tolist(), "solver": a.solver,
-            "seeds": seeds_digest(seeds), "shard_size": a.shard_size}
-
-
 def _distributed(a: argparse.Namespace, argv_key: dict):
     """This process's torch.distributed group (one process unless run by torchrun), after checking
     that every rank was given the same arguments."""
@@ -333,8 +326,10 @@ def cmd_sample(a: argparse.Namespace) -> int:
         _check_images(den, "sample")
         check_memory(den, a.batch, "--batch")
         sigmas, method = resolve_schedule(a.schedule, den, a.K, seed=0)
-        work = Workdir(a.workdir, {**_run_identity(a, sigmas, seeds), "outdir": str(Path(a.outdir).resolve())},
-                       comm) if a.workdir else None
+        from .shards import seeds_digest
+        work = Workdir(a.workdir, {"command": "sample", "model": a.model, "sigmas": sigmas.tolist(), "solver": a.solver,
+                                   "seeds": seeds_digest(seeds), "shard_size": a.shard_size,
+                                   "outdir": str(Path(a.outdir).resolve())}, comm) if a.workdir else None
         outdir = Path(a.outdir)
         (outdir / "images").mkdir(parents=True, exist_ok=True)
         shards = shard_ranges(len(seeds), a.shard_size)
@@ -381,7 +376,7 @@ def cmd_fid(a: argparse.Namespace) -> int:
     if a.model is not None and (a.schedule is None or a.K is None):
         raise ArtlibError("fid: --model needs --schedule and --K")
     # statistics files are checked before the network is built; a folder needs the network
-    stats = fid.reference_statistics(a.ref) if str(a.ref).endswith(".npz") else None
+    stats = fid.reference_statistics(a.ref) if str(a.ref).endswith(".npz") else None   # (https: downloaded)
     if stats is None and not Path(a.ref).is_dir():
         raise ArtlibError(f"--ref {a.ref}: expected an .npz with mu and sigma, or a folder of images")
     if a.images is not None:
@@ -412,8 +407,8 @@ def cmd_fid(a: argparse.Namespace) -> int:
             _check_images(den, "fid")
             check_memory(den, a.batch, "--batch")
             sigmas, method = resolve_schedule(a.schedule, den, a.K)
-            work = Workdir(a.workdir, {**_run_identity(a, sigmas, seeds), **fid.network_identity(a.inception_weights)},
-                           comm) if a.workdir else None
+            work = Workdir(a.workdir, fid.run_identity(a.model, sigmas, a.solver, seeds, a.shard_size,
+                                                       a.inception_weights), comm) if a.workdir else None
             m = fid.generated_moments(den, sigmas, a.solver, seeds, net, batch=a.batch, shard_size=a.shard_size,
                                       workdir=work, comm=comm, progress=not a.quiet)
             if comm.main:   # rank 0 holds the gathered moments
@@ -527,7 +522,10 @@ def build_parser() -> argparse.ArgumentParser:
                                             "(or set ARTLIB_EDM_REPO)")
 
     r = sub.add_parser("reproduce", help="execute the notebooks of a profile into the book", formatter_class=_Help)
-    r.add_argument("--profile", required=True, choices=["ci", "paper"])
+    from .reproduce import PROFILES
+    r.add_argument("--profile", required=True, choices=PROFILES,
+                   help="ci: CPU stand-ins (the book); paper: EDM checkpoints and FID-50k (GPU); "
+                        "paper-smoke: the paper path on a CPU in minutes, into artifacts/paper-smoke/")
     r.add_argument("--only", help="run just this notebook (name without .ipynb)")
     r.add_argument("--device", type=_device, default="cpu", help="cpu or cuda[:N]")
     r.set_defaults(func=cmd_reproduce)

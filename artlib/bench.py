@@ -136,6 +136,99 @@ def peak_memory_mb(device: str) -> dict[str, float]:
     return out
 
 
+#: GFLOP of one network evaluation (batch 1; a multiply-add counts 2) of EDM's published
+#: architectures, counted with torch.utils.flop_counter on EDM's own ``EDMPrecond`` built with the
+#: settings of its train.py (NVlabs/edm, commit 008a4e5); tests/test_edm_repo.py recounts them
+#: where a clone is at hand. Parameters: 55.7 M, 61.8 M and 295.9 M, as EDM reports.
+EDM_GFLOP = {"edm-cifar10-32x32": 42.383, "edm-afhqv2-64x64": 83.732, "edm-ffhq-64x64": 83.732,
+             "edm-imagenet-64x64": 219.330}
+
+
+def _gflop(fn) -> float:
+    from torch.utils.flop_counter import FlopCounterMode
+    with torch.no_grad(), FlopCounterMode(display=False) as fc:
+        fn()
+    return fc.get_total_flops() / 1e9
+
+
+def network_evaluations(params: dict, fid_schedules: int = 4) -> dict[str, float]:
+    """Network evaluations (per model string) and Inception images that one chapter of the `paper`
+    profile spends: FID sampling (fid_samples per schedule and NFE), the RMSE sweep and its
+    reference solve (n seeds), the mean-|Q| profile (256 paths × 512 Heun steps, a JVP counted as
+    3 evaluations) and training (ψ clock: 1,024 simulated Heun paths over its nodes, 2 evaluations
+    and a JVP per node; t clock: iterations × batch × steps × 4)."""
+    fid_n, n = params.get("fid_samples", 0), params.get("n", 0)
+    nfes = list(params.get("nfe_list", [])) + list(params.get("euler_nfe_list", []))
+    steps = params.get("clock_steps", 20)
+    learn = (256 * (2 * 512 - 1 + 3 * 512)
+             + 1024 * steps * 5 + params.get("t_iterations", 0) * params.get("batch", 64) * steps * 4)
+    scored = fid_n * fid_schedules * sum(nfes) + n * (2 * params.get("ref_steps", 512) - 1 + 5 * sum(nfes))
+    models = params.get("targets") or [params.get("model")]
+    out = {m: scored + learn for m in models if m}
+    if params.get("source"):   # transfer: the source model is only profiled and trained
+        out[params["source"]] = out.get(params["source"], 0) + learn
+    return {"evaluations": out, "inception_images": fid_n * fid_schedules * len(nfes) * len(out.keys() - {params.get("source")})}
+
+
+def paper_estimate(device: str = "cpu", batch: int = 64) -> dict:
+    """How long the `paper` profile would take on this device, from two measurements in this run:
+    the small network's evaluations per second, scaled by the FLOP ratio of EDM's networks to it,
+    and the FID Inception's images per second (random weights: the same architecture and cost)."""
+    import tempfile
+
+    from . import fid
+    from .reproduce import load_profiles
+    from .smallnet import load_net
+    from .smoke import random_inception_weights
+    den = load_net().net.to(device)
+    x, s = torch.randn(batch, 1, 8, 8, device=device), torch.ones(batch, device=device)
+    small_gflop = _gflop(lambda: den(x[:1], s[:1]))
+    with torch.no_grad():
+        small_s = _time(lambda: den(x, s)) / batch
+    with tempfile.TemporaryDirectory() as tmp:
+        net = fid.inception(random_inception_weights(f"{tmp}/w.pth"), device)
+    imgs = torch.zeros(16, 3, 32, 32, dtype=torch.uint8, device=device)
+    incep_gflop = _gflop(lambda: net(imgs[:1]))
+    with torch.no_grad():
+        incep_s = _time(lambda: net(imgs), min_seconds=1.0, repeats=1) / 16
+    rows, total = {}, 0.0
+    for name, entry in load_profiles().items():
+        p = entry.get("paper") or {}
+        if not p.get("fid_samples"):
+            continue
+        work = network_evaluations(p)
+        sec, gflop = incep_s * work["inception_images"], incep_gflop * work["inception_images"]
+        for model, evals in work["evaluations"].items():
+            key = next((k for k in EDM_GFLOP if k in model), None)
+            sec += evals * small_s * (EDM_GFLOP[key] / small_gflop if key else 1.0)
+            gflop += evals * (EDM_GFLOP[key] if key else small_gflop)
+        rows[name] = {"network evaluations": sum(work["evaluations"].values()),
+                      "Inception images": work["inception_images"], "PFLOP": gflop / 1e6, "hours here": sec / 3600}
+        total += sec
+    return {"small network GFLOP": small_gflop, "small network s/eval": small_s, "Inception GFLOP": incep_gflop,
+            "Inception s/image": incep_s, "EDM GFLOP": EDM_GFLOP, "chapters": rows,
+            "total PFLOP": sum(r["PFLOP"] for r in rows.values()), "total hours here": total / 3600, "device": device}
+
+
+def gpu_check_summary(folder=None) -> str:
+    """Markdown: the figures of ``scripts/gpu_check.sh`` (device, date, times, the 1- and N-rank
+    FIDs) if it has been run into ``artifacts/gpu-check``, else a line saying it was not run."""
+    from pathlib import Path
+
+    from .reproduce import ROOT
+    folder = Path(folder or ROOT / "artifacts" / "gpu-check")
+    need = ["gpu.txt", "times.txt", "fid-1.json", "fid-2.json"]
+    if not all((folder / n).is_file() for n in need):
+        return ("**GPU check: not run.** No GPU was available to the build of this page. "
+                "`bash scripts/gpu_check.sh` runs the benchmark and the paper-smoke profile on CUDA "
+                "and a FID under torchrun with NCCL, and this section then reports its figures.")
+    one, many = (json.loads((folder / n).read_text()) for n in ("fid-1.json", "fid-2.json"))
+    when = dt.datetime.fromtimestamp((folder / "times.txt").stat().st_mtime, dt.timezone.utc)
+    return (f"**GPU check** ({when:%Y-%m-%d}, {(folder / 'gpu.txt').read_text().strip()}): "
+            f"{(folder / 'times.txt').read_text().strip()}. FID of {one['n']} images: {one['fid']:.10g} in "
+            f"one process, {many['fid']:.10g} in {many['processes']} NCCL ranks.")
+
+
 def run(*, quick: bool = False, device: str = "cpu", as_json: bool = False) -> dict:
     """Run every measurement and print it; returns the numbers."""
     from .reproduce import device_name

@@ -61,7 +61,9 @@ def fetch(url: str) -> Path:
     return path
 
 
-def _edm_repo(edm_repo: str | os.PathLike | None) -> None:
+def use_edm_repo(edm_repo: str | os.PathLike | None) -> None:
+    """Make a clone of EDM (its ``torch_utils`` and ``dnnlib``) importable for unpickling:
+    ``edm_repo``, else ``$ARTLIB_EDM_REPO``, else nothing."""
     repo = edm_repo or os.environ.get("ARTLIB_EDM_REPO")
     if repo is None:
         return
@@ -78,7 +80,7 @@ def load_edm(spec: str, *, edm_repo: str | os.PathLike | None = None,
     """Load ``PATH_OR_URL`` (the part after ``edm:``) as an ``EDMDenoiser``."""
     if not spec:
         raise ArtlibError("model 'edm:' needs a checkpoint path or https URL, e.g. edm:network-snapshot.pkl")
-    _edm_repo(edm_repo)
+    use_edm_repo(edm_repo)
     path = fetch(spec) if "://" in spec else Path(spec).expanduser()
     if path.is_dir():
         raise ArtlibError(f"EDM checkpoint {path} is a directory; give the .pkl file")

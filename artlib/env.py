@@ -5,7 +5,10 @@ State (x, ψ) per sample; control θ. One step of the clock t is the explicit Eu
 
     Q = d²x̃/dτ² = (∇ₓD · F − ∂_σD) / σ,
 
-i.e. one forward-mode JVP of the denoiser with the joint tangent (dx = F, dσ = −1).
+i.e. one forward-mode JVP of the denoiser with the joint tangent (dx = F, dσ = −1). Where the
+network has an operation without a forward-mode rule (EDM's U-Nets compute attention weights in a
+custom autograd Function with a backward pass only), Q is a central difference along the same
+tangent with a step of 10⁻³ σ, and a warning says so once.
 The environment knows nothing of networks or optimisers.
 """
 from __future__ import annotations
@@ -39,6 +42,7 @@ class ARTEnv:
         self.device = torch.device(getattr(denoiser, "device", "cpu"))   # rollouts run where the model is
         # σ = 0 (ψ = T) makes Q a 0/0; evaluate there at a floor instead (σ_min for real models).
         self.sigma_floor = float(denoiser.sigma_min) if denoiser.sigma_min > 0 else 1e-6 * self.T
+        self.difference_q = False   # set when the denoiser has no forward-mode rule for some op
 
     def sigma(self, psi: torch.Tensor) -> torch.Tensor:
         """σ = T − ψ at which D and Q are evaluated, floored away from 0 [B]."""
@@ -55,8 +59,17 @@ class ARTEnv:
         sig = self.sigma(psi)
         s = per_sample(sig, x)
         f = (self.denoise(x, sig, class_labels) - x) / s
-        return f, _jvp(lambda x_, s_: self.denoise(x_, s_, class_labels), (x, sig),
-                       (f, -torch.ones_like(sig))) / s
+        den = lambda x_, s_: self.denoise(x_, s_, class_labels)   # noqa: E731
+        if not self.difference_q:
+            try:
+                return f, _jvp(den, (x, sig), (f, -torch.ones_like(sig))) / s
+            except NotImplementedError:   # a custom autograd Function without a jvp rule
+                self.difference_q = True
+                warnings.warn("the denoiser has an operation without forward-mode AD; Q is computed "
+                              "by central differences along (F, -1) instead of a JVP", stacklevel=2)
+        h = 1e-3 * sig
+        hs = per_sample(h, x)
+        return f, (den(x + hs * f, sig - h) - den(x - hs * f, sig + h)) / (2 * hs) / s
 
     def drift(self, x: torch.Tensor, psi: torch.Tensor, class_labels=None) -> torch.Tensor:
         """F(x, ψ) alone: one forward pass [B, ...]."""

@@ -191,6 +191,46 @@ def image_sweep(den, nfe_list, solver: str, ref: Reference, *, learned: dict | N
     return out
 
 
+#: Schedules whose FID the image chapters measure under `paper` (the paper's three, and the optimum).
+FID_SCHEDULES = ("Uniform", "EDM (rho=7)", "ART-RL", "Closed-form optimum")
+
+
+def fid_sweep(den, model: str, nfe_list, solver: str, *, learned: dict | None = None, samples: int,
+              ref: str, inception_weights: str | None = None, workdir: str | None = None,
+              schedules=FID_SCHEDULES, batch: int = 64, shard_size: int = 1000,
+              progress: bool = False) -> dict[str, dict[int, float]]:
+    """FID as EDM measures it, for each schedule of ``image_grids`` named in ``schedules`` at each
+    NFE: ``samples`` images from seeds 0…samples−1 against reference statistics ``ref`` (EDM's
+    ``fid-refs`` .npz, path or https URL). With a ``workdir`` each cell keeps its Inception features
+    in seed shards under a folder named by the cell's settings, so a killed run resumes and a cell
+    that another chapter already measured is not sampled again."""
+    import hashlib
+    import json
+    from pathlib import Path
+
+    from . import fid
+    from .distributed import Comm
+    from .shards import Workdir
+    device = str(getattr(den, "device", "cpu"))
+    net = fid.inception(inception_weights, device)
+    mu, sigma = fid.reference_statistics(ref)
+    seeds = list(range(samples))
+    out: dict[str, dict[int, float]] = {}
+    for nfe_ in nfe_list:
+        for name, s in image_grids(den, steps_for_nfe(nfe_, solver), learned).items():
+            if name not in schedules:
+                continue
+            work = None
+            if workdir is not None:
+                ident = fid.run_identity(model, s, solver, seeds, shard_size, inception_weights)
+                key = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
+                work = Workdir(Path(workdir) / f"fid-{key}", ident)
+            m = fid.generated_moments(den, s, solver, seeds, net, batch=batch, shard_size=shard_size,
+                                      workdir=work, comm=Comm(device=device), progress=progress)
+            out.setdefault(name, {})[nfe_] = fid.fid_from_moments(m, mu, sigma)
+    return out
+
+
 def ratio_rows(rows: dict[str, dict[int, float]], against: str) -> dict[str, dict[int, float]]:
     """Each row divided by the row ``against``, column by column."""
     return {f"{k} / {against}": {c: v[c] / rows[against][c] for c in v} for k, v in rows.items() if k != against}
@@ -200,9 +240,13 @@ def ratio_rows(rows: dict[str, dict[int, float]], against: str) -> dict[str, dic
 # Learning and diagnosing a schedule, as every chapter does it
 
 def learn(den, *, clock: str = "psi", iterations: int | None = None, batch: int | None = None,
-          seed: int = 0, steps: int = CLOCK_STEPS, features: str = "state", K: int = 10) -> Learned:
+          seed: int = 0, steps: int = CLOCK_STEPS, features: str = "state", K: int = 10,
+          workdir: str | None = None, model: str | None = None) -> Learned:
     """ART-RL on ``den`` with the book's settings: the ψ-clock learner (default) or the paper's
-    t-clock actor-critic (``clock="t"``, actor features ``features``), on ``steps`` training steps."""
+    t-clock actor-critic (``clock="t"``, actor features ``features``), on ``steps`` training steps.
+    With a ``workdir`` the training checkpoints into it, under a name made from ``model`` (its
+    string) and the settings, and resumes from there: chapters that train the same model the
+    same way share one training."""
     import dataclasses as dc
     from .psiclock import PsiConfig
     if clock == "psi":
@@ -212,7 +256,16 @@ def learn(den, *, clock: str = "psi", iterations: int | None = None, batch: int 
     else:
         raise ValueError(f"clock must be psi or t, got {clock!r}")
     cfg = dc.replace(cfg, **{k: v for k, v in dict(iterations=iterations, batch=batch).items() if v is not None})
-    return learn_schedule(den, K, cfg, steps=steps, progress=False)
+    checkpoint = None
+    if workdir is not None:
+        import hashlib
+        import json
+        from pathlib import Path
+        if model is None:
+            raise ValueError("learn(workdir=...) needs the model string that names the checkpoint")
+        key = json.dumps({"model": model, "config": dc.asdict(cfg), "steps": steps, "K": K}, sort_keys=True)
+        checkpoint = Path(workdir) / f"art-rl-{clock}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.pt"
+    return learn_schedule(den, K, cfg, steps=steps, progress=False, checkpoint=checkpoint)
 
 
 @dataclass

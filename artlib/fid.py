@@ -154,12 +154,15 @@ def fid_from_moments(m: Moments, ref_mu: np.ndarray, ref_sigma: np.ndarray) -> f
     return frechet_distance(mu, sigma, ref_mu, ref_sigma)
 
 
-def network_identity(weights: str | os.PathLike | None) -> dict[str, Any]:
-    """What a work folder records of the feature network: its weights file and size."""
-    if weights is None:
-        return {"inception": "torch-fidelity inception-v3-compat (downloaded)"}
-    p = Path(weights).resolve()
-    return {"inception": str(p), "inception_bytes": p.stat().st_size}
+def run_identity(model: str, sigmas: torch.Tensor, solver: str, seeds: list[int], shard_size: int,
+                 weights: str | os.PathLike | None) -> dict[str, Any]:
+    """What a FID work folder records of its run (``artlib.shards``): the model, grid, solver,
+    seeds, shard size and the feature network's weights file (path and size)."""
+    from .shards import seeds_digest
+    net = ({"inception": "torch-fidelity inception-v3-compat (downloaded)"} if weights is None else
+           {"inception": str(Path(weights).resolve()), "inception_bytes": Path(weights).stat().st_size})
+    return {"command": "fid", "model": model, "sigmas": sigmas.tolist(), "solver": solver,
+            "seeds": seeds_digest(seeds), "shard_size": shard_size, **net}
 
 
 def read_images(files: list[Path]) -> torch.Tensor:
@@ -194,6 +197,9 @@ def folder_batches(folder: str | os.PathLike, batch: int = 64) -> Iterator[torch
 def reference_statistics(ref: str | os.PathLike, net=None, *, device: str = "cpu",
                          batch: int = 64) -> tuple[np.ndarray, np.ndarray]:
     """(mu, sigma) from an .npz with ``mu`` and ``sigma`` (EDM's fid-refs) or from a folder of images."""
+    if str(ref).startswith(("https://", "http://")):   # EDM's fid-refs URLs, downloaded once
+        from .edm import fetch
+        ref = fetch(str(ref))
     ref = Path(ref)
     if ref.suffix == ".npz":
         check_input_file(ref, "--ref", 1 << 30)

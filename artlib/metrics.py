@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import torch
-from scipy import linalg
 from scipy.stats import norm
 
 from .denoisers import GaussianDenoiser
@@ -43,17 +41,23 @@ def sample_w2_normal(samples: torch.Tensor, std: float = 1.0) -> float:
 
 
 def frechet_distance(mu1: np.ndarray, cov1: np.ndarray, mu2: np.ndarray, cov2: np.ndarray) -> float:
-    """Squared Fréchet (W2) distance between N(mu1, cov1) and N(mu2, cov2), as in FID."""
+    """Squared Fréchet (W2) distance between N(mu1, cov1) and N(mu2, cov2), as in FID:
+    |mu1 − mu2|² + tr cov1 + tr cov2 − 2 tr (cov1 cov2)^{1/2}.
+
+    The trace of the root is the sum of √λ over the eigenvalues λ of S cov2 S with S = cov1^{1/2}:
+    that matrix is symmetric positive semi-definite with the same eigenvalues as cov1 cov2. Two
+    symmetric eigen-decompositions are exact for covariance matrices, never fail on singular ones
+    (FID's 2048 dimensions from fewer images), and take about a tenth of the time of the general
+    matrix square root (scipy's ``sqrtm``, which EDM's ``fid.py`` calls) at that size. Round-off
+    below 0 is clipped."""
     mu1, mu2 = np.atleast_1d(mu1), np.atleast_1d(mu2)
     cov1, cov2 = np.atleast_2d(cov1), np.atleast_2d(cov2)
-    with warnings.catch_warnings():   # singular products are expected (e.g. constant pixels)
-        warnings.simplefilter("ignore", linalg.LinAlgWarning)
-        covmean = linalg.sqrtm(cov1 @ cov2)
-        if not np.isfinite(covmean).all():
-            off = np.eye(cov1.shape[0]) * 1e-6
-            covmean = linalg.sqrtm((cov1 + off) @ (cov2 + off))
-    covmean = np.real(covmean)
-    return float(np.sum((mu1 - mu2) ** 2) + np.trace(cov1) + np.trace(cov2) - 2 * np.trace(covmean))
+    w, v = np.linalg.eigh(cov1)
+    root = (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T
+    m = root @ cov2 @ root
+    lam = np.linalg.eigvalsh(0.5 * (m + m.T))
+    tr_covmean = float(np.sqrt(np.clip(lam, 0.0, None)).sum())
+    return float(np.sum((mu1 - mu2) ** 2) + np.trace(cov1) + np.trace(cov2) - 2 * tr_covmean)
 
 
 def frechet_distance_samples(a: torch.Tensor, b: torch.Tensor) -> float:

@@ -69,18 +69,66 @@ def verdict_html(fields: Mapping[str, str]) -> str:
             f'<p><b>Re-run:</b> <code>{html.escape(fields["command"])}</code></p></div>')
 
 
-def verdict(chapter: str, *, claim: str, measured: str, status: str, key: str, model: str = "") -> None:
+def verdict(chapter: str, *, claim: str, measured: str, status: str, key: str, model: str = "",
+            profile: str = "ci", measured_fid: str | None = None) -> None:
     """Display a chapter's verdict box and attach its fields for the landing and status pages.
 
     ``status`` is one of ``STATUSES``; ``key`` is the one number a reader should remember;
-    ``model`` names what ran when it is not the paper's own model (a CPU stand-in)."""
+    ``model`` names what ran when it is not the paper's own model (a CPU stand-in);
+    ``measured_fid`` (``fid_summary``) is added where FID was measured (the paper profile)."""
     from IPython.display import HTML, display
+    if measured_fid:
+        measured = f"{measured} FID, the paper's metric: {measured_fid}"
     if status not in STATUSES:
         raise ValueError(f"status must be one of {STATUSES}, got {status!r}")
     fields = {"chapter": chapter, "claim": claim, "measured": measured, "status": status, "key": key,
               "model": model,
-              "command": f"python -m artlib reproduce --profile ci --only {chapter}"}
+              "command": f"python -m artlib reproduce --profile {profile} --only {chapter}"}
     display(HTML(verdict_html(fields)), metadata={VERDICT_KEY: fields})
+
+
+#: Our schedule names → the paper's row names in its FID tables.
+PAPER_NAMES = {"Uniform": "Uniform", "EDM (rho=7)": "EDM", "ART-RL": "ART-RL"}
+
+
+def fid_comparison(ours: Mapping[str, Mapping[int, float]], paper: Mapping[str, Mapping[int, float]],
+                   columns: Iterable, *, learner: str = "ART-RL", against: str = "EDM (rho=7)",
+                   paper_names: Mapping[str, str] = PAPER_NAMES) -> dict[str, dict]:
+    """Rows for ``show_table``: each schedule's FID measured here beside the paper's value for the
+    same cell, and a last row with the verdict per cell: does ``learner`` beat ``against`` here,
+    and did it in the paper."""
+    columns = list(columns)
+    rows: dict[str, dict] = {}
+    for name, vals in ours.items():
+        p = paper.get(paper_names.get(name, ""), {})
+        rows[name] = {c: (f"{vals[c]:.2f}" + (f" (paper {p[c]:.2f})" if c in p else "")) if c in vals else None
+                      for c in columns}
+    if learner in ours and against in ours:
+        pl, pa = paper.get(paper_names.get(learner, ""), {}), paper.get(paper_names.get(against, ""), {})
+        rows[f"{learner} better than {against}?"] = {
+            c: ("yes" if ours[learner][c] < ours[against][c] else "no")
+            + (f" (paper: {'yes' if pl[c] < pa[c] else 'no'})" if c in pl and c in pa else "")
+            for c in columns if c in ours[learner] and c in ours[against]}
+    return rows
+
+
+FID_SKIPPED = ("FID is not measured under the `{profile}` profile (`fid_samples = 0`): the ranking above is by "
+               "endpoint RMSE. The `paper` profile measures it on EDM's checkpoints, and the `paper-smoke` "
+               "profile runs the same code on the small network, with test-made Inception weights, in CI.")
+
+
+def fid_checks(rows: Mapping[str, Mapping[int, float]], *, learner: str = "ART-RL",
+               against: str = "EDM (rho=7)") -> list[bool]:
+    """Per NFE: does ``learner`` have a lower FID than ``against``?"""
+    return [rows[learner][c] < rows[against][c] for c in rows[learner] if c in rows[against]]
+
+
+def fid_summary(rows: Mapping[str, Mapping[int, float]], n: int, *, learner: str = "ART-RL",
+                against: str = "EDM (rho=7)") -> str:
+    """One sentence: ``learner``'s FID against ``against``'s at each NFE, and the image count."""
+    cells = ", ".join(f"{rows[learner][c]:.2f} vs {rows[against][c]:.2f} at NFE {c}"
+                      for c in rows[learner] if c in rows[against])
+    return f"{learner} {cells} ({n:,} images per cell)."
 
 
 def status_for(checks: Iterable[bool]) -> str:

@@ -22,6 +22,9 @@ from .errors import ArtlibError
 
 ROOT = Path(__file__).resolve().parent.parent
 EXECUTED = "book/executed"
+#: The profiles of ``_config.yml``; paper-smoke's notebooks go to SMOKE_EXECUTED, not the book.
+PROFILES = ("ci", "paper", "paper-smoke")
+SMOKE_ASSETS, SMOKE_EXECUTED = "artifacts/paper-smoke/assets", "artifacts/paper-smoke/executed"
 
 
 def load_profiles(path: Path | None = None) -> dict[str, Any]:
@@ -59,8 +62,9 @@ def device_name(device: str) -> str:
 
 
 def run_notebook(name: str, params: dict[str, Any], *, profile: str, device: str,
-                 root: Path = ROOT) -> Path:
-    """Execute notebooks/NAME.ipynb with ``params`` into book/executed/NAME.ipynb, atomically."""
+                 root: Path = ROOT, executed: str = EXECUTED) -> Path:
+    """Execute notebooks/NAME.ipynb with ``params`` into ``executed``/NAME.ipynb (by default the
+    book's book/executed/), atomically."""
     import nbformat
     import papermill as pm
     import torch
@@ -68,7 +72,7 @@ def run_notebook(name: str, params: dict[str, Any], *, profile: str, device: str
     src = root / "notebooks" / f"{name}.ipynb"
     if not src.is_file():
         raise ArtlibError(f"notebook {name!r} not found at {src}")
-    out_dir = root / EXECUTED
+    out_dir = root / executed
     out_dir.mkdir(parents=True, exist_ok=True)
     dst = out_dir / f"{name}.ipynb"
     tmp = out_dir / f".{name}.running.ipynb"
@@ -196,15 +200,41 @@ def reproduce(profile: str, *, only: str | None = None, device: str = "cpu",
         import torch
         if not torch.cuda.is_available():
             raise ArtlibError("--device cuda: no CUDA device is available on this machine")
-    names = [only] if only else list(notebooks)
+    if only is not None and notebooks[only].get(profile) is None:
+        raise ArtlibError(f"notebook {only!r} has no {profile!r} profile in _config.yml")
+    names = [only] if only else [n for n in notebooks if notebooks[n].get(profile) is not None]
+    for n in notebooks:
+        if n not in names and only is None:
+            print(f"{n}: no {profile!r} profile, skipped", file=sys.stderr)
+    smoke = profile == "paper-smoke"
+    assets = None
+    if smoke:
+        from .smoke import ensure_assets
+        print(f"paper-smoke assets in {SMOKE_ASSETS}/ ...", file=sys.stderr, flush=True)
+        assets = ensure_assets(root / SMOKE_ASSETS)["folder"]
     done = []
     for i, name in enumerate(names, 1):
-        params = notebooks[name].get(profile)
-        if params is None:
-            raise ArtlibError(f"notebook {name!r} has no {profile!r} profile in _config.yml")
+        params = resolve_params(notebooks[name][profile] or {}, root=root, smoke=assets)
         print(f"[{i}/{len(names)}] {name} ({profile}) ...", file=sys.stderr, flush=True)
         t0 = time.perf_counter()
-        done.append(run_notebook(name, params or {}, profile=profile, device=device, root=root))
+        done.append(run_notebook(name, params, profile=profile, device=device, root=root,
+                                 executed=SMOKE_EXECUTED if smoke else EXECUTED))
         print(f"[{i}/{len(names)}] {name} done in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
-    write_status(root)
+    if not smoke:
+        write_status(root)
     return done
+
+
+def resolve_params(params: dict[str, Any], *, root: Path = ROOT, smoke: str | None = None) -> dict[str, Any]:
+    """A profile's parameters as the notebook gets them: ``{smoke}`` in strings replaced by the
+    paper-smoke assets folder, and a relative ``workdir`` made absolute under the repository."""
+    def sub(v):
+        if isinstance(v, str) and "{smoke}" in v:
+            if smoke is None:
+                raise ArtlibError(f"parameter {v!r} uses {{smoke}}, which only the paper-smoke profile defines")
+            return v.replace("{smoke}", smoke)
+        return [sub(x) for x in v] if isinstance(v, list) else v
+    out = {k: sub(v) for k, v in params.items()}
+    if out.get("workdir") and not Path(out["workdir"]).is_absolute():
+        out["workdir"] = str(root / out["workdir"])
+    return out

@@ -56,14 +56,14 @@ class SmallPrecond(nn.Module):
 
 
 def fit(data: torch.Tensor, *, steps: int = 4000, batch: int = 256, lr: float = 2e-3, seed: int = 0,
-        progress: bool = True) -> tuple[SmallPrecond, list[float]]:
+        width: int = 48, progress: bool = True) -> tuple[SmallPrecond, list[float]]:
     """Train ``SmallPrecond`` on images [N, C, H, W] in [−1, 1] with EDM's loss; returns the net and
     the loss every 100 steps. Deterministic for a seed on CPU."""
     if data.ndim != 4:
         raise ArtlibError(f"fit-net needs images [N, C, H, W], got shape {tuple(data.shape)}")
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
-    net = SmallPrecond(data.shape[1], data.shape[2])
+    net = SmallPrecond(data.shape[1], data.shape[2], width)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     data = data.to(torch.float32)

@@ -4,7 +4,8 @@ The `paper` profile needs three things this machine cannot download: an EDM chec
 Inception weights and EDM's reference statistics (``fid-refs/*.npz``). The `paper-smoke` profile
 uses, in their place:
 
-- the small trained network (``digits-net``) pickled the way EDM pickles its networks. EDM's
+- a narrow version of the small network (``artlib.smallnet``, width 16, trained for 600 steps
+  on the digits when the assets are made, seconds), pickled the way EDM pickles its networks. EDM's
   ``torch_utils.persistence`` stores each network's class as the source code of its module plus
   the object's state, rebuilt on loading by ``torch_utils.persistence._reconstruct_persistent_obj``.
   ``write_edm_packages`` writes minimal ``torch_utils`` and ``dnnlib`` packages that read and
@@ -12,7 +13,7 @@ uses, in their place:
   downloaded one does (and through EDM's own code: see tests/test_edm_repo.py);
 - Inception weights of torch-fidelity's architecture with a random initialisation (He-normal
   convolutions, unit batch norm), whose features tell schedules apart;
-- reference statistics of the held-out digits through those weights, in EDM's ``mu``/``sigma``
+- reference statistics of 128 held-out digits through those weights, in EDM's ``mu``/``sigma``
   format.
 
 ``ensure_assets(folder)`` makes what is missing and returns the paths.
@@ -32,6 +33,11 @@ from .io import atomic_write
 
 #: torch_utils.persistence's format version that EDM's published snapshots carry.
 PERSISTENCE_VERSION = 6
+#: The smoke network: narrow enough that the paper path's mean-|Q| profile (256 paths × 512
+#: steps, a JVP each) takes seconds on a CPU, where the width-48 digits-net takes minutes.
+SMOKE_NET_WIDTH, SMOKE_NET_STEPS = 16, 600
+#: Held-out digits in the smoke reference statistics (Inception on a CPU is the slow part).
+SMOKE_REF_IMAGES = 128
 
 _PERSISTENCE = textwrap.dedent('''\
     """Reads and writes EDM's persistent-class pickles (artlib's minimal stand-in for EDM's module
@@ -153,21 +159,23 @@ def reference_npz(path: str | Path, weights: str | Path, images: torch.Tensor, b
 
 
 def ensure_assets(folder: str | Path) -> dict[str, str]:
-    """The paper-smoke assets in ``folder`` (made where missing): ``edm_repo``, ``model``
-    (an ``edm:`` spec), ``inception_weights`` and ``fid_ref``."""
+    """The paper-smoke assets in ``folder`` (made where missing): ``folder`` itself, ``edm_repo``,
+    ``model`` (an ``edm:`` spec), ``inception_weights`` and ``fid_ref``."""
     from .samplers import to_uint8
-    from .smallnet import load_net
-    from .standins import held_out
+    from .smallnet import fit
+    from .standins import held_out, split
     folder = Path(folder).resolve()
     repo, snap = folder / "edm", folder / "network-snapshot-digits.pkl"
     weights, ref = folder / "inception-random.pth", folder / "digits-ref.npz"
     if not (repo / "torch_utils" / "persistence.py").is_file():
         write_edm_packages(repo)
     if not snap.is_file():
-        save_edm_snapshot(snap, load_net().net, repo)
+        data = torch.from_numpy(split("digits")[0]).unsqueeze(1)
+        save_edm_snapshot(snap, fit(data, steps=SMOKE_NET_STEPS, width=SMOKE_NET_WIDTH, progress=False)[0], repo)
     if not weights.is_file():
         random_inception_weights(weights)
     if not ref.is_file():
-        held = torch.from_numpy(to_uint8(held_out("digits").numpy())).permute(0, 3, 1, 2)
+        held = torch.from_numpy(to_uint8(held_out("digits")[:SMOKE_REF_IMAGES].numpy())).permute(0, 3, 1, 2)
         reference_npz(ref, weights, held)
-    return {"edm_repo": str(repo), "model": f"edm:{snap}", "inception_weights": str(weights), "fid_ref": str(ref)}
+    return {"folder": str(folder), "edm_repo": str(repo), "model": f"edm:{snap}",
+            "inception_weights": str(weights), "fid_ref": str(ref)}

@@ -81,3 +81,32 @@ def test_feature_values_of_a_known_state(gauss1d):
     f = env.features("state", t, x, psi, q)
     assert torch.allclose(f, torch.tensor([[0.25, 0.5, 2 / 5, -3 / 10]], dtype=torch.float64), atol=1e-9)
     assert torch.allclose(env.features("time", t, x, psi, q), f[:, :2])
+
+
+def test_q_falls_back_to_a_central_difference_without_forward_ad(gmm):
+    # EDM's attention is a custom autograd Function with a backward rule only; forward-mode AD
+    # raises on it. Q must then come from a central difference along (F, −1), close to the JVP's.
+    class NoForwardRule(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, y):
+            return y.clone()
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    class Wrapped:
+        def __init__(self, den):
+            self.den, self.sigma_min, self.sigma_max, self.shape = den, den.sigma_min, den.sigma_max, den.shape
+
+        def __call__(self, x, sigma, class_labels=None):
+            return NoForwardRule.apply(self.den(x, sigma, class_labels))
+    x = torch.randn(5, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    psi = torch.tensor([1.0, 5.0, 8.0, 9.5, 9.9], dtype=torch.float64)
+    exact_env, env = ARTEnv(gmm, 10), ARTEnv(Wrapped(gmm), 10)
+    f0, q0 = exact_env.drift_and_q(x, psi)
+    with pytest.warns(UserWarning, match="central differences"):
+        f1, q1 = env.drift_and_q(x, psi)
+    assert env.difference_q and not exact_env.difference_q
+    assert torch.equal(f0, f1)
+    assert torch.allclose(q1, q0, rtol=1e-5, atol=1e-8)

@@ -42,19 +42,15 @@ def test_sample_w2_normal_with_std():
     assert sample_w2_normal(x + 0.3, 2.5) == pytest.approx(0.3, abs=0.02)
 
 
-def test_frechet_distance_falls_back_to_a_regularised_root_when_sqrtm_fails(monkeypatch):
-    # When scipy's sqrtm returns non-finite values (a nearly singular product), the distance is
-    # taken with ε = 1e-6 added to both covariances, as pytorch-fid does. For diagonal covariances
-    # the regularised root is known: Σ √((a + ε)(b + ε)).
-    import artlib.metrics as metrics
-    real = metrics.linalg.sqrtm
-    calls = []
-
-    def failing_once(m):
-        calls.append(m)
-        return np.full_like(m, np.nan) if len(calls) == 1 else real(m)
-    monkeypatch.setattr(metrics.linalg, "sqrtm", failing_once)
-    a, b, eps = np.array([1.0, 4.0, 0.0]), np.array([9.0, 0.0, 2.0]), 1e-6
-    got = frechet_distance(np.zeros(3), np.diag(a), np.ones(3), np.diag(b))
-    expect = 3.0 + a.sum() + b.sum() - 2 * np.sum(np.sqrt((a + eps) * (b + eps)))
-    assert len(calls) == 2 and got == pytest.approx(expect, rel=1e-12, abs=1e-13)
+def test_frechet_distance_matches_scipys_matrix_square_root():
+    # an independent implementation: tr sqrtm(cov1 cov2) with scipy's general square root (what
+    # EDM's fid.py computes), on full-rank covariances and on rank-deficient ones (fewer samples
+    # than dimensions, as FID's 2048 features from a few hundred images)
+    from scipy import linalg
+    rng = np.random.default_rng(0)
+    for n in (200, 30):
+        a, b = rng.normal(size=(n, 40)), rng.normal(size=(n, 40)) @ rng.normal(size=(40, 40)) * 0.3
+        c1, c2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+        m1, m2 = a.mean(0), b.mean(0)
+        expect = np.sum((m1 - m2) ** 2) + np.trace(c1) + np.trace(c2) - 2 * np.trace(np.real(linalg.sqrtm(c1 @ c2)))
+        assert frechet_distance(m1, c1, m2, c2) == pytest.approx(expect, rel=1e-6)
