@@ -45,11 +45,18 @@ TESTS = {
 #: (module, line, description) of mutants that cannot change behaviour, with the reason.
 EQUIVALENT: dict[tuple[str, int, str], str] = {
     ("optimum", 112, "constant 1e-300 -> 1.5e-300"): "a floor against division by zero; any tiny value gives the same numbers",
-    ("env", 94, "Add -> Sub"): "log(rms ± 1e-12): the epsilon's sign cannot matter unless the state is 0 to 1e-12",
+    ("env", 107, "Add -> Sub"): "log(rms ± 1e-12): the epsilon's sign cannot matter unless the state is 0 to 1e-12",
     ("distill", 41, "Add -> Sub"): "the distillation rollouts' own seed: any value apart from training's is as good",
     ("distill", 41, "constant 1000003 -> 1000004"): "the same seed offset",
-    ("env", 94, "constant 1e-12 -> 1.5e-12"): "the same epsilon inside log(rms + 1e-12)",
+    ("env", 107, "constant 1e-12 -> 1.5e-12"): "the same epsilon inside log(rms + 1e-12)",
     ("distill", 89, "True -> False"): "learn_schedule's progress bar default: display only",
+    ("psiclock", 59, "True -> False"): "frozen=True on PsiConfig guards against assignment; no code assigns to it",
+    ("psiclock", 204, "True -> False"): "simulate's heun default: both callers pass heun= explicitly",
+    ("psiclock", 274, "constant 0.0 -> 1.0"): "PsiResult.seconds' default: train always passes the time",
+    ("psiclock", 300, "True -> False"): "train's progress-bar default: display only",
+    ("psiclock", 350, "constant 20 -> 21"): "how often the progress bar's postfix is refreshed: display only",
+    ("psiclock", 350, "constant 0 -> 1"): "the same progress-bar refresh",
+    ("psiclock", 350, "Eq -> NotEq"): "the same progress-bar refresh",
 }
 
 _SWAP = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult, ast.Pow: ast.Mult}
