@@ -50,6 +50,8 @@ EQUIVALENT: dict[tuple[str, int, str], str] = {
     ("distill", 41, "constant 1000003 -> 1000004"): "the same seed offset",
     ("env", 107, "constant 1e-12 -> 1.5e-12"): "the same epsilon inside log(rms + 1e-12)",
     ("distill", 89, "True -> False"): "learn_schedule's progress bar default: display only",
+    ("psiclock", 184, "Add -> Sub"): "std ± 1e-12 in the advantage's standardisation: the sign cannot matter unless the TD errors are equal to 1e-12",
+    ("psiclock", 184, "constant 1e-12 -> 1.5e-12"): "the same epsilon",
     ("psiclock", 59, "True -> False"): "frozen=True on PsiConfig guards against assignment; no code assigns to it",
     ("psiclock", 204, "True -> False"): "simulate's heun default: both callers pass heun= explicitly",
     ("psiclock", 274, "constant 0.0 -> 1.0"): "PsiResult.seconds' default: train always passes the time",

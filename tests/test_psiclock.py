@@ -159,6 +159,16 @@ def test_training_learns_the_1d_optimum_and_meets_the_budget(gauss1d):
     # the learned speed is higher early in the clock than late, as θ* ∝ (1 + σ²)^{3/4} in σ units
     s = res.sigmas(K)
     assert (s[:-1] - s[1:])[0] > (s[:-1] - s[1:])[-2]
+    # the history records the actor's table at its first and last node, as it ends
+    assert res.history["m_first"][-1] == float(res.actor.m[0].detach()) and res.history["m_last"][-1] == float(res.actor.m[-1].detach())
+    assert len(res.history["m_first"]) == cfg.iterations and res.history["m_first"][-1] != res.history["m_last"][-1]
+
+
+def test_cost_scale_by_hand():
+    # (1/T) · mean over walks of Σ_k Q_eff,k Δψ_k: walks sum to 1.5 and 7, mean 4.25, T = 2
+    q = torch.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=torch.float64)
+    dpsi = torch.tensor([[0.5, 0.5], [1.0, 1.0]], dtype=torch.float64)
+    assert pc.cost_scale(q, dpsi, 2.0) == 2.125
 
 
 def test_training_is_deterministic_and_resumes(gauss1d, tmp_path):
