@@ -54,3 +54,12 @@ def test_frechet_distance_matches_scipys_matrix_square_root():
         m1, m2 = a.mean(0), b.mean(0)
         expect = np.sum((m1 - m2) ** 2) + np.trace(c1) + np.trace(c2) - 2 * np.trace(np.real(linalg.sqrtm(c1 @ c2)))
         assert frechet_distance(m1, c1, m2, c2) == pytest.approx(expect, rel=1e-6)
+
+
+def test_the_smallest_sample_sets_are_accepted():
+    # two samples are enough: W2 of (−1, 1) against the quartiles ±0.6745 of N(0, 1); and the
+    # Fréchet distance of (0, 2) and (0, 4): (1 − 2)² + (√2 − √8)² = 3
+    q = 0.6744897501960817
+    assert sample_w2_normal(torch.tensor([-1.0, 1.0])) == pytest.approx(1 - q, rel=1e-12)
+    a, b = torch.tensor([[0.0], [2.0]]), torch.tensor([[0.0], [4.0]])
+    assert frechet_distance_samples(a, b) == pytest.approx(3.0, rel=1e-12)

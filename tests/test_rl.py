@@ -202,11 +202,13 @@ def test_distillation_drops_rollouts_whose_speeds_sum_to_zero(gauss1d, monkeypat
     import artlib.distill as distill_module
     env = ARTEnv(gauss1d, 2)
     run = train(dataclasses.replace(SMALL, iterations=1), env, progress=False)
-    mu = torch.tensor([[2.0, 1.0], [0.0, 0.0], [1.0, 1.0]], dtype=torch.float64)
-    fake = types.SimpleNamespace(mu=mu, theta=mu.clone(), psi=torch.zeros(3, 3, dtype=torch.float64))
+    # The threshold is 1e-3 T on Σ θ Δt (T = 3, Δt = 1.5): a row summing to 4.5e-4 is left out, one
+    # summing to 4.5e-3 (normalised (4/3, 2/3) again) is kept.
+    mu = torch.tensor([[2.0, 1.0], [0.0, 0.0], [1.0, 1.0], [2e-4, 1e-4], [2e-3, 1e-3]], dtype=torch.float64)
+    fake = types.SimpleNamespace(mu=mu, theta=mu.clone(), psi=torch.zeros(5, 3, dtype=torch.float64))
     monkeypatch.setattr(distill_module, "rollout", lambda *a, **k: fake)
     d = distill(run, env)
-    assert torch.allclose(d.theta_bar, torch.tensor([7 / 6, 5 / 6], dtype=torch.float64))
-    fake.mu = torch.zeros(3, 2, dtype=torch.float64)
+    assert torch.allclose(d.theta_bar, torch.tensor([11 / 9, 7 / 9], dtype=torch.float64))
+    fake.mu = torch.zeros(5, 2, dtype=torch.float64)
     with pytest.raises(ArtlibError, match="sum to about 0"):
         distill(run, env)
