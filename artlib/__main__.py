@@ -285,17 +285,6 @@ def _check_images(den, command: str) -> None:
                           "with 1 or 3 channels (use evaluate for vector models)")
 
 
-def _check_folder(path, what: str) -> None:
-    """An output folder: a folder or creatable in an existing one, and writable."""
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise ArtlibError(f"{what} {path} exists and is not a directory")
-    if not path.exists() and not path.parent.is_dir():
-        raise ArtlibError(f"{what} {path}: folder {path.parent} does not exist")
-    if not os.access(path if path.exists() else path.parent, os.W_OK | os.X_OK):
-        raise ArtlibError(f"{what} {path}: not writable")
-
-
 def _distributed(a: argparse.Namespace, argv_key: dict):
     """This process's torch.distributed group (one process unless run by torchrun), after checking
     that every rank was given the same arguments."""
@@ -308,6 +297,7 @@ def _distributed(a: argparse.Namespace, argv_key: dict):
 def cmd_sample(a: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from .io import check_folder
     from .fid import read_images
     from .models import load_model
     from .options import check_solver, parse_seeds
@@ -317,9 +307,9 @@ def cmd_sample(a: argparse.Namespace) -> int:
 
     seeds = parse_seeds(a.seeds, limit=MAX_SEEDS)
     check_solver(a.solver)
-    _check_folder(a.outdir, "--outdir")
+    check_folder(a.outdir, "--outdir")
     if a.workdir:
-        _check_folder(a.workdir, "--workdir")
+        check_folder(a.workdir, "--workdir")
     comm = _distributed(a, vars(a))
     try:
         den = load_model(a.model, comm.device)
@@ -368,6 +358,7 @@ def cmd_fit_net(a: argparse.Namespace) -> int:
 
 def cmd_fid(a: argparse.Namespace) -> int:
     from . import fid
+    from .io import check_folder
     from .options import check_solver, parse_seeds
     from .shards import Workdir
 
@@ -390,7 +381,7 @@ def cmd_fid(a: argparse.Namespace) -> int:
         check_solver(a.solver)
         seeds = parse_seeds(a.seeds, limit=MAX_SEEDS)
         if a.workdir:
-            _check_folder(a.workdir, "--workdir")
+            check_folder(a.workdir, "--workdir")
     if a.inception_weights is not None and not Path(a.inception_weights).is_file():
         raise ArtlibError(f"--inception-weights {a.inception_weights}: not found")
     comm = _distributed(a, vars(a))

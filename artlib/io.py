@@ -63,6 +63,19 @@ def check_output_file(path: str | os.PathLike, what: str, *, not_same_as: tuple 
     return path
 
 
+def check_folder(path: str | os.PathLike, what: str) -> Path:
+    """An output folder, checked before any work: a folder, or creatable in an existing one, and
+    writable."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ArtlibError(f"{what} {path} exists and is not a folder")
+    if not path.exists() and not path.parent.is_dir():
+        raise ArtlibError(f"{what} {path}: folder {path.parent} does not exist")
+    if not os.access(path if path.exists() else path.parent, os.W_OK | os.X_OK):
+        raise ArtlibError(f"{what} {path}: not writable")
+    return path
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

@@ -20,7 +20,7 @@ import numpy as np
 
 from .distributed import Comm
 from .errors import ArtlibError
-from .io import atomic_write, read_json
+from .io import atomic_write, check_folder, read_json
 
 FORMAT = "artlib.workdir/1"
 
@@ -43,15 +43,9 @@ class Workdir:
 
     def __init__(self, path: str | os.PathLike, identity: dict[str, Any], comm: Comm | None = None,
                  *, what: str = "--workdir"):
-        self.path, self.what = Path(path), what
+        self.path, self.what = check_folder(path, what), what
         comm = comm or Comm()
         identity = json.loads(json.dumps({"format": FORMAT, **identity}))   # JSON-normal form
-        if self.path.exists() and not self.path.is_dir():
-            raise ArtlibError(f"{what} {self.path} exists and is not a folder")
-        if not self.path.exists() and not self.path.parent.is_dir():
-            raise ArtlibError(f"{what} {self.path}: folder {self.path.parent} does not exist")
-        if not os.access(self.path if self.path.exists() else self.path.parent, os.W_OK | os.X_OK):
-            raise ArtlibError(f"{what} {self.path}: not writable")
         manifest = self.path / "manifest.json"
         if manifest.exists():
             self._check(read_json(manifest, f"{what} manifest"), identity)
