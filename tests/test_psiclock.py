@@ -221,6 +221,15 @@ def test_config_validation_names_the_field():
         pc.PsiConfig(lr_gamma=float("nan")).validate()
 
 
+@pytest.mark.parametrize("name,hi", [("iterations", 10 ** 9), ("batch", 10 ** 6), ("nodes", 10 ** 4),
+                                     ("hidden", 4096), ("layers", 16), ("checkpoint_every", 10 ** 9),
+                                     ("bank", 10 ** 6)])
+def test_config_size_limits_are_exact(name, hi):
+    pc.PsiConfig(**{name: hi}).validate()          # the largest allowed value passes ...
+    with pytest.raises(ArtlibError, match=f"{name} must be .*{hi}"):
+        pc.PsiConfig(**{name: hi + 1}).validate()  # ... and one more is refused, with the limit named
+
+
 def test_defaults_are_the_documented_ones():
     # the book's method page states these; a change must change the page too
     cfg = pc.PsiConfig()

@@ -130,6 +130,30 @@ def test_config_validation():
         TrainConfig(lr_actor=-1.0).validate()
 
 
+@pytest.mark.parametrize("name,hi", [("iterations", 10 ** 9), ("batch", 10 ** 6), ("hidden", 4096), ("layers", 16),
+                                     ("distill_rollouts", 10 ** 6), ("checkpoint_every", 10 ** 9)])
+def test_config_size_limits_are_exact(name, hi):
+    TrainConfig(**{name: hi}).validate()
+    with pytest.raises(ArtlibError, match=f"{name} must be an integer from 1 to {hi}"):
+        TrainConfig(**{name: hi + 1}).validate()
+    with pytest.raises(ArtlibError, match=name):
+        TrainConfig(**{name: 0}).validate()
+
+
+def test_defaults_are_the_documented_ones():
+    # the t-clock's defaults, as its docstrings and the method page state them; paper_protocol() is
+    # Algorithm 1's settings as the paper's appendix gives them
+    cfg = TrainConfig()
+    assert (cfg.iterations, cfg.batch, cfg.lr_actor, cfg.lr_critic, cfg.lr_gamma) == (400, 64, 1e-3, 1e-3, 0.01)
+    assert (cfg.gamma0, cfg.gamma_scale, cfg.value_unit, cfg.lam, cfg.eps, cfg.theta_clip) == (None, None, None, 0.1, 0.05, 100.0)
+    assert (cfg.warmup, cfg.natural, cfg.hidden, cfg.layers) == (50, False, 128, 3)
+    assert (cfg.actor_features, cfg.critic_features, cfg.q_estimator) == ("time", "state", "jvp")
+    assert (cfg.distill_rollouts, cfg.seed, cfg.checkpoint_every) == (256, 0, 100)
+    p = TrainConfig.paper_protocol()
+    assert (p.iterations, p.batch, p.lr_actor, p.lr_critic, p.lr_gamma, p.eps) == (5000, 1, 1e-4, 1e-4, 1e-4, 1e-6)
+    assert (p.value_unit, p.warmup, p.gamma0, p.gamma_scale, p.theta_clip, p.lam) == (1.0, 0, 0.0, 1.0, None, 0.1)
+
+
 def test_checkpoint_loads_weights_only(gauss1d, tmp_path):
     ck = tmp_path / "ck.pt"
     train(SMALL, ARTEnv(gauss1d, 3), checkpoint=ck, progress=False)
