@@ -1,6 +1,7 @@
 """The ψ-indexed learner: each named step against a hand-computed case, and training behaviour."""
 import dataclasses
 import math
+import time
 
 import numpy as np
 import pytest
@@ -236,3 +237,65 @@ def test_defaults_are_the_documented_ones():
     assert (cfg.iterations, cfg.batch, cfg.nodes, cfg.rho, cfg.policy_std) == (500, 64, 20, 7.0, 0.5)
     assert (cfg.lr_actor, cfg.lr_actor_final, cfg.lr_critic, cfg.lr_gamma, cfg.gamma0) == (0.03, 0.003, 3e-3, 0.05, 1.0)
     assert (cfg.warmup, cfg.bank, cfg.heun_states, cfg.hidden, cfg.layers) == (30, 1024, True, 128, 3)
+
+
+def test_simulate_in_chunks_returns_every_trajectory(gauss1d):
+    env = ARTEnv(gauss1d, 4)
+    frac, dpsi, q = pc.simulate(env, pc.Warp(env.T, 7.0), 4, 5, torch.Generator().manual_seed(0), chunk=2)
+    assert frac.shape == dpsi.shape == q.shape == (5, 5)
+    assert torch.allclose(dpsi.sum(1), torch.full((5,), env.T, dtype=torch.float64))
+
+
+def test_rollout_divides_q_by_the_scale(gauss1d):
+    env, warp = ARTEnv(gauss1d, 4), pc.Warp(3.0, 7.0)
+    cfg = pc.PsiConfig(nodes=4)
+    actor = pc.TableActor(4)
+    ro = pc.rollout(env, warp, actor, cfg, 3, torch.Generator().manual_seed(1), scale=4.0)
+    _, _, q = pc.simulate(env, warp, 4, 3, torch.Generator().manual_seed(1), heun=cfg.heun_states)
+    assert torch.allclose(ro.q, q / 4.0, rtol=1e-14)
+    # the actions are the table's mean plus s·N(0, 1): at m = 0 their mean is near 0, u = e^{a − s²/2}
+    assert torch.allclose(ro.u, torch.exp(ro.a - cfg.policy_std ** 2 / 2))
+
+
+def test_labels_only_for_class_conditional_models(gauss1d):
+    assert pc._labels(gauss1d, 3, torch.Generator(), "cpu") is None
+
+    class Conditional:
+        label_dim = 4
+    lab = pc._labels(Conditional(), 6, torch.Generator().manual_seed(0), "cpu")
+    assert lab.shape == (6, 4) and torch.equal(lab.sum(1), torch.ones(6, dtype=torch.float64))
+
+
+def test_clock_starts_at_zero_and_ends_at_t(gauss1d):
+    res = pc.PsiResult(pc.TableActor(3), None, 1.0, 1.0, pc.Warp(3.0, 7.0), pc.PsiConfig(nodes=3))
+    with torch.no_grad():
+        res.actor.m.copy_(torch.tensor([1.0, 0.0, -1.0, 0.5], dtype=torch.float64))
+    psi, t = res.clock(fine=8)
+    assert psi.shape == t.shape == (9,)
+    assert t[0] == 0.0 and t[-1] == pytest.approx(3.0, rel=1e-15) and np.all(np.diff(t) > 0)
+
+
+def test_first_costs_are_normalised_by_the_scale():
+    # Q_eff is divided by S, its mean along the walks, so the first iteration's cost (γ₀ = 1, m = 0,
+    # u log-normal with E u = 1 and E 1/u = e^{s²}) is near (e^{s²} + 1)/2 whatever the model's size.
+    from artlib.denoisers import GaussianDenoiser
+    big = GaussianDenoiser(c=0.5, dim=64, sigma_min=0.0, sigma_max=80.0)
+    cfg = pc.PsiConfig(iterations=1, batch=512, nodes=10, hidden=8, warmup=1, bank=256)
+    res = pc.train(cfg, ARTEnv(big, cfg.nodes), progress=False)
+    assert abs(math.log(res.scale)) > 1.0                       # a model whose scale is far from 1
+    assert res.history["cost"][0] == pytest.approx((math.exp(0.25) + 1) / 2, rel=0.1)
+
+
+def test_actor_step_size_decays_to_its_final_value_and_fresh_runs_count_from_zero(gauss1d, tmp_path):
+    env = ARTEnv(gauss1d, TINY.nodes)
+    for iterations, lr in ((6, TINY.lr_actor_final), (TINY.warmup + 2, TINY.lr_actor_final), (TINY.warmup + 1, TINY.lr_actor)):
+        ck = tmp_path / f"ck{iterations}.pt"
+        cfg = dataclasses.replace(TINY, iterations=iterations, checkpoint_every=4)
+        t0 = time.perf_counter()
+        res = pc.train(cfg, env, checkpoint=ck, progress=False)
+        wall = time.perf_counter() - t0
+        saved = torch_load(ck)
+        # the last iteration is saved even when it is not a multiple of checkpoint_every
+        assert saved["iteration"] == iterations and len(res.history["budget"]) == iterations
+        assert saved["opt_actor"]["param_groups"][0]["lr"] == pytest.approx(lr, rel=1e-12)
+        assert 0 < saved["seconds"] <= wall and 0 < res.seconds <= wall
