@@ -5,7 +5,9 @@ cause print one line naming the argument and exit with code 2; an unexpected err
 line and exits 1 (``--debug`` shows the traceback); Ctrl-C exits 130. Heavy modules (torch) are
 imported only once a command runs, so even an early Ctrl-C ends cleanly.
 
-Schedules: ``--schedule`` takes a built-in name (``uniform``, ``edm[:rho=R]``, ``optimal``) or a
+Schedules: ``--schedule`` takes a built-in method, ``NAME[:k=v,...]`` (``uniform``, ``edm[:rho=R]``,
+``optimal``, and the peer methods ``logsnr``, ``time-uniform``, ``time-quadratic``, ``ays``,
+``ays-gauss[:c=C]``, ``gits``, ``dmn``, ``ld3``; see ``artlib.sources``), or a
 file, and a file must look like one: it ends in ``.json`` or contains a ``/`` (``./uniform``), so
 files in the current folder never shadow a built-in name.
 """
@@ -19,6 +21,10 @@ import time
 from pathlib import Path
 
 from .errors import ArtlibError
+
+SCHEDULE_HELP = ("FILE.json or a method NAME[:k=v,...]: uniform, edm[:rho=R], optimal, logsnr, time-uniform, "
+                 "time-quadratic, ays[:n=N,sweeps=S], ays-gauss[:c=C], gits[:points=M,batch=B,gamma=G,l2=1], "
+                 "dmn[:order=P], ld3[:n=N,iterations=I,lr=LR,radius=R]")
 
 #: Upper limits of size arguments (documented in --help).
 MAX_K = 10_000
@@ -79,30 +85,28 @@ def is_schedule_file(spec: str) -> bool:
     return spec.endswith(".json") or "/" in spec or os.sep in spec
 
 
-def resolve_schedule(spec: str, denoiser, K: int, *, seed: int = 0):
-    """A schedule from the CLI's ``--schedule``: a JSON file or uniform | edm[:rho=R] | optimal."""
-    from .optimum import optimal_sigmas
-    from .options import check_options
-    from .schedules import edm_sigmas, load_schedule, parse_schedule_spec, uniform_sigmas
-    if not spec.strip():
-        raise ArtlibError("--schedule is empty; use uniform, edm, edm:rho=R, optimal or a .json file")
+def check_schedule_spec(spec: str) -> None:
+    """Check ``--schedule`` before any work: a file must exist; a built-in name and its options
+    must be known and in range (``artlib.sources.parse``)."""
+    from .sources import parse
+    if spec is None or is_schedule_file(spec):
+        if spec is not None and not Path(spec).is_file():
+            raise ArtlibError(f"--schedule {spec}: schedule file not found")
+        return
+    parse(spec)
+
+
+def resolve_schedule(spec: str, denoiser, K: int, *, solver: str = "euler", seed: int = 0,
+                     progress: bool = False):
+    """A schedule from the CLI's ``--schedule``: a JSON file or a built-in method
+    (``artlib.sources``); returns (sigmas, the method's name as recorded)."""
+    from .schedules import load_schedule
+    from .sources import build
     if is_schedule_file(spec):
         s, meta = load_schedule(spec, sigma_max=denoiser.sigma_max, K=K)
         return s, meta.get("method", "file")
-    name, opts = parse_schedule_spec(spec)
-    what = f"--schedule {spec!r}"
-    if name == "uniform":
-        check_options(opts, [], what=what)
-        return uniform_sigmas(K, denoiser.sigma_min, denoiser.sigma_max), "uniform"
-    if name == "edm":
-        check_options(opts, ["rho"], what=what)
-        rho = opts.get("rho", 7.0)
-        return edm_sigmas(K, denoiser.sigma_min, denoiser.sigma_max, rho), f"edm(rho={rho:g})"
-    if name == "optimal":
-        check_options(opts, [], what=what)
-        return optimal_sigmas(denoiser, K, seed=seed), "optimal"
-    raise ArtlibError(f"unknown schedule {spec!r}; use uniform, edm, edm:rho=R, optimal, or a file "
-                      "(ending in .json or written with a /, e.g. ./{spec})".replace("{spec}", spec))
+    sigmas, prov = build(spec, denoiser, K, solver=solver, seed=seed, progress=progress)
+    return sigmas, prov["method"]
 
 
 #: ``train`` flags generated from the two learners' config dataclasses (one flag per field).
@@ -227,6 +231,26 @@ def cmd_train(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_schedule(a: argparse.Namespace) -> int:
+    from .io import check_output_file
+    from .models import load_model
+    from .schedules import export_path, save_schedule
+    from .sources import build, parse
+
+    if is_schedule_file(a.schedule):
+        raise ArtlibError("--schedule: give a method (e.g. ays, gits:gamma=1.2), not a file")
+    spec = parse(a.schedule)
+    out = check_output_file(a.out, "--out")
+    check_output_file(export_path(out), "--out's .sigmas.txt")
+    den = load_model(a.model)
+    sigmas, prov = build(spec, den, a.K, solver=a.solver, seed=a.seed, progress=not a.quiet)
+    save_schedule(out, sigmas, solver=a.solver, model=a.model, sigma_min=den.sigma_min,
+                  sigma_max=den.sigma_max, created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **prov)
+    print(f"wrote {out} ({prov['method']}, K={a.K}, {prov['cost']['evaluations']:,} denoiser evaluations, "
+          f"{prov['cost']['seconds']:.1f} s)", file=sys.stderr)
+    return 0
+
+
 def cmd_evaluate(a: argparse.Namespace) -> int:
     from .denoisers import GaussianDenoiser
     from .models import load_model
@@ -237,9 +261,10 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
 
     import torch
     check_solver(a.solver)
+    check_schedule_spec(a.schedule)
     den = load_model(a.model)
     check_memory(den, a.n, "--n")
-    sigmas, method = resolve_schedule(a.schedule, den, a.K, seed=a.seed)
+    sigmas, method = resolve_schedule(a.schedule, den, a.K, solver=a.solver, seed=a.seed)
     result = {"model": a.model, "schedule": method, "K": a.K, "solver": a.solver,
               "nfe": nfe(a.K, a.solver), "sigmas": sigmas.tolist()}
     if a.n:
@@ -307,6 +332,7 @@ def cmd_sample(a: argparse.Namespace) -> int:
 
     seeds = parse_seeds(a.seeds, limit=MAX_SEEDS)
     check_solver(a.solver)
+    check_schedule_spec(a.schedule)
     check_folder(a.outdir, "--outdir")
     if a.workdir:
         check_folder(a.workdir, "--workdir")
@@ -315,7 +341,7 @@ def cmd_sample(a: argparse.Namespace) -> int:
         den = load_model(a.model, comm.device)
         _check_images(den, "sample")
         check_memory(den, a.batch, "--batch")
-        sigmas, method = resolve_schedule(a.schedule, den, a.K, seed=0)
+        sigmas, method = resolve_schedule(a.schedule, den, a.K, solver=a.solver, seed=0)
         from .shards import seeds_digest
         work = Workdir(a.workdir, {"command": "sample", "model": a.model, "sigmas": sigmas.tolist(), "solver": a.solver,
                                    "seeds": seeds_digest(seeds), "shard_size": a.shard_size,
@@ -379,6 +405,7 @@ def cmd_fid(a: argparse.Namespace) -> int:
             raise ArtlibError("fid --images runs in one process; torchrun splits --model runs only")
     else:
         check_solver(a.solver)
+        check_schedule_spec(a.schedule)
         seeds = parse_seeds(a.seeds, limit=MAX_SEEDS)
         if a.workdir:
             check_folder(a.workdir, "--workdir")
@@ -397,7 +424,7 @@ def cmd_fid(a: argparse.Namespace) -> int:
             den = load_model(a.model, comm.device)
             _check_images(den, "fid")
             check_memory(den, a.batch, "--batch")
-            sigmas, method = resolve_schedule(a.schedule, den, a.K)
+            sigmas, method = resolve_schedule(a.schedule, den, a.K, solver=a.solver)
             work = Workdir(a.workdir, fid.run_identity(a.model, sigmas, a.solver, seeds, a.shard_size,
                                                        a.inception_weights), comm) if a.workdir else None
             m = fid.generated_moments(den, sigmas, a.solver, seeds, net, batch=a.batch, shard_size=a.shard_size,
@@ -454,9 +481,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_flags(t)
     t.set_defaults(func=cmd_train)
 
+    sc = sub.add_parser("schedule", help="compute a schedule method's grid for a model; write JSON and .sigmas.txt",
+                        formatter_class=_Help)
+    sc.add_argument("--model", required=True, help="model string, e.g. gauss1d, digits or edm:PATH_OR_URL")
+    sc.add_argument("--schedule", required=True, help="a method NAME[:k=v,...] (see evaluate --help)")
+    sc.add_argument("--K", required=True, type=_positive_int("--K", MAX_K), help="number of steps")
+    sc.add_argument("--solver", default="euler", choices=["euler", "heun"],
+                    help="solver the grid is for (ld3 optimises for it; the others record it)")
+    sc.add_argument("--seed", type=_int_in("--seed", 0, 2 ** 63 - 1), default=0)
+    sc.add_argument("--out", required=True, help="output schedule JSON (its .sigmas.txt is written beside it)")
+    sc.add_argument("--quiet", action="store_true", help="no progress bar")
+    sc.set_defaults(func=cmd_schedule)
+
     e = sub.add_parser("evaluate", help="evaluate a schedule on a model", formatter_class=_Help)
     e.add_argument("--model", required=True)
-    e.add_argument("--schedule", required=True, help="FILE.json, uniform, edm, edm:rho=R or optimal")
+    e.add_argument("--schedule", required=True, help=SCHEDULE_HELP)
     e.add_argument("--K", required=True, type=_positive_int("--K", MAX_K))
     e.add_argument("--solver", default="euler", choices=["euler", "heun"])
     e.add_argument("--n", type=_int_in("--n", 0, 10 ** 7), default=256,
@@ -470,7 +509,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("sample", help="sample images with a schedule; write PNGs and a grid", formatter_class=_Help)
     sp.add_argument("--model", required=True, help="e.g. digits, faces, patches or edm:PATH_OR_URL")
-    sp.add_argument("--schedule", required=True, help="FILE.json, uniform, edm, edm:rho=R or optimal")
+    sp.add_argument("--schedule", required=True, help=SCHEDULE_HELP)
     sp.add_argument("--K", required=True, type=_positive_int("--K", MAX_K))
     sp.add_argument("--solver", default="heun", choices=["euler", "heun"])
     sp.add_argument("--seeds", default="0-63", help=f"seeds as EDM writes them: 0-63 or 1,5,9 (at most {MAX_SEEDS:,})")
@@ -494,7 +533,7 @@ def build_parser() -> argparse.ArgumentParser:
     fd.add_argument("--ref", required=True, help="reference: .npz with mu and sigma (EDM's fid-refs) or an image folder")
     fd.add_argument("--images", help="folder of .png/.jpg images to score")
     fd.add_argument("--model", help="or generate from this model ...")
-    fd.add_argument("--schedule", help="... with this schedule (FILE.json, uniform, edm, edm:rho=R, optimal)")
+    fd.add_argument("--schedule", help="... with this schedule: " + SCHEDULE_HELP)
     fd.add_argument("--K", type=_positive_int("--K", MAX_K))
     fd.add_argument("--solver", default="heun", choices=["euler", "heun"])
     fd.add_argument("--seeds", default="0-49999", help="seeds of the generated images (EDM: 0-49999)")
@@ -508,7 +547,7 @@ def build_parser() -> argparse.ArgumentParser:
     fd.add_argument("--quiet", action="store_true")
     fd.set_defaults(func=cmd_fid)
 
-    for cmd in (t, e, sp, fd):
+    for cmd in (t, sc, e, sp, fd):
         cmd.add_argument("--edm-repo", help="clone of github.com/NVlabs/edm, needed by edm: models "
                                             "(or set ARTLIB_EDM_REPO)")
 

@@ -44,13 +44,23 @@ def sample(denoiser, x: torch.Tensor, sigmas: torch.Tensor, *, solver: str = "he
 
     ``callback(k, sigma_k, x_k)`` sees the state before each step.
     """
+    return advance(denoiser, x, validate_sigmas(sigmas).tolist(), solver=solver, class_labels=class_labels,
+                   callback=callback, progress=progress)
+
+
+@torch.no_grad()
+def advance(denoiser, x: torch.Tensor, sigmas: list[float], *, solver: str = "heun",
+            class_labels: Optional[torch.Tensor] = None,
+            callback: Optional[Callable[[int, float, torch.Tensor], None]] = None,
+            progress: bool = False) -> torch.Tensor:
+    """``sample``'s loop over any decreasing σ list, which need not end at 0 (a segment of a
+    solve, e.g. a teacher's between two of its grid points) [B, ...] (float64)."""
     step = _STEPS[check_solver(solver)]
-    s = validate_sigmas(sigmas).tolist()
     x = x.to(torch.float64)
-    for k in tqdm(range(len(s) - 1), disable=not progress, desc=f"{solver} sampling", leave=False):
+    for k in tqdm(range(len(sigmas) - 1), disable=not progress, desc=f"{solver} sampling", leave=False):
         if callback is not None:
-            callback(k, s[k], x)
-        x = step(denoiser, x, s[k], s[k + 1], class_labels)
+            callback(k, sigmas[k], x)
+        x = step(denoiser, x, sigmas[k], sigmas[k + 1], class_labels)
     return x
 
 

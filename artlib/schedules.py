@@ -61,6 +61,7 @@ def edm_sigmas(K: int, sigma_min: float, sigma_max: float, rho: float = 7.0) -> 
     frac = torch.arange(n, dtype=torch.float64) / max(n - 1, 1)
     lo, hi = sigma_min ** (1 / rho), sigma_max ** (1 / rho)
     ramp = (hi + frac * (lo - hi)) ** rho
+    ramp[0] = sigma_max                      # exactly: (σ_max^{1/ρ})^ρ can be off by an ulp
     if sigma_min == 0:
         ramp[-1] = 0.0
         return ramp

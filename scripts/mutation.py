@@ -60,6 +60,8 @@ EQUIVALENT: dict[tuple[str, int, str], str] = {
     ("psiclock", 245, "Add -> Sub"): "m + s·ε → m − s·ε with ε ~ N(0, 1): the same distribution of actions",
     ("psiclock", 281, "constant 0.5 -> 0.75"): "the trapezoid's ½ in t(ψ): t is divided by t(T) on the next line, so any factor cancels",
     ("psiclock", 274, "constant 0.0 -> 1.0"): "PsiResult.seconds' default: train always passes the time",
+    ("rl", 316, "constant 0.0 -> 1.0"): "TrainResult.seconds' default: train always passes the time",
+    ("rl", 320, "True -> False"): "train's progress-bar default: display only",
     ("psiclock", 300, "True -> False"): "train's progress-bar default: display only",
     ("psiclock", 350, "constant 20 -> 21"): "how often the progress bar's postfix is refreshed: display only",
     ("psiclock", 350, "constant 0 -> 1"): "the same progress-bar refresh",

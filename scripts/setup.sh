@@ -9,6 +9,9 @@ MATHJAX=3.2.2
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
 .venv/bin/python -m pip install -q -r requirements.txt
 .venv/bin/python -m pip install -q --no-deps -e .
+# the ecosystem the round-trip tests drive (diffusers, k-diffusion); see requirements-interop.txt
+.venv/bin/python -m pip install -q -c requirements.txt -r requirements-interop.txt
+.venv/bin/python -m pip install -q --no-deps k-diffusion==0.1.1.post1 dctorch==0.1.2
 if [ ! -f book/_mathjax/mathjax/tex-chtml.js ]; then
   command -v npm >/dev/null || { echo "setup: npm is needed to fetch MathJax for the book (apt-get install npm)" >&2; exit 1; }
   tmp=$(mktemp -d)

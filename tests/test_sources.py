@@ -1,0 +1,93 @@
+"""Schedule sources by name (``--schedule NAME[:k=v]``) and the ``schedule`` command."""
+import json
+
+import pytest
+import torch
+
+from artlib import sources
+from artlib.__main__ import main
+from artlib.errors import ArtlibError
+from artlib.models import load_model
+from artlib.peers import ays_gauss_sigmas, logsnr_sigmas
+from artlib.schedules import edm_sigmas, load_schedule
+
+
+@pytest.mark.parametrize("spec,needle", [
+    ("", "empty"), ("warp", "unknown schedule"), ("edm:q=1", "unknown option"), ("edm:rho=0", "rho must be"),
+    ("gits:points=2", "points must be an integer from 3"), ("gits:batch=1.5", "batch must be an integer"),
+    ("dmn:order=4", "order must be"), ("ays-gauss:c=-1", "c must be"), ("logsnr:x=1", "allowed: none"),
+    ("ld3:radius=2", "radius must be"), ("edm:rho", "expected key=value"),
+])
+def test_parse_rejects_with_a_line_naming_the_problem(spec, needle):
+    with pytest.raises(ArtlibError, match=needle):
+        sources.parse(spec)
+
+
+def test_parse_fills_defaults_and_names_the_given_options():
+    s = sources.parse("gits:gamma=1.2")
+    assert s.options == {"points": 61, "batch": 256, "gamma": 1.2, "l2": 0}
+    assert str(s) == "gits:gamma=1.2" and str(sources.parse("edm:rho=7")) == "edm"
+
+
+def test_build_gives_each_method_with_its_provenance(gmm):
+    s, prov = sources.build("ays-gauss:c=0.25", gmm, 6)
+    assert torch.equal(s, ays_gauss_sigmas(6, gmm.sigma_min, gmm.sigma_max, 0.25))
+    assert prov["method"] == "ays-gauss:c=0.25" and prov["options"] == {"c": 0.25} and prov["cost"]["evaluations"] == 0
+    assert torch.equal(sources.build("logsnr", gmm, 5)[0], logsnr_sigmas(5, 0.002, gmm.sigma_max))
+    assert torch.equal(sources.build("edm:rho=3", gmm, 5)[0], edm_sigmas(5, 0.002, gmm.sigma_max, 3.0))
+    s, prov = sources.build("gits:points=21,batch=16", gmm, 4)
+    assert s.numel() == 5 and prov["cost"]["evaluations"] == 16 * 20 * 9
+
+
+@pytest.mark.parametrize("name", list(sources.SOURCES))
+def test_every_method_gives_a_valid_grid_on_gauss1d(name, gauss1d):
+    small = {"ays": "ays:n=16,sweeps=1", "gits": "gits:points=11,batch=8", "ld3": "ld3:n=8,iterations=3",
+             "optimal": "optimal:n=16,fine_steps=64"}
+    s, prov = sources.build(small.get(name, name), gauss1d, 4, solver="heun")
+    assert s.numel() == 5 and s[0] == gauss1d.sigma_max and s[-1] == 0 and torch.all(s[1:] < s[:-1])
+    assert prov["cost"]["evaluations"] >= 0 and (prov["cost"]["evaluations"] > 0) == sources.SOURCES[name].needs_model
+
+
+def test_schedule_command_writes_json_and_sigmas(tmp_path, capsys):
+    out = tmp_path / "g.json"
+    assert main(["schedule", "--model", "digits", "--schedule", "gits:points=21,batch=8", "--K", "5",
+                 "--out", str(out), "--quiet"]) == 0
+    s, meta = load_schedule(out)
+    assert meta["method"] == "gits:batch=8,points=21" and meta["K"] == 5 and meta["cost"]["evaluations"] == 8 * 20 * 9
+    assert meta["options"]["gamma"] == 1.15 and meta["seed"] == 0
+    assert json.loads((tmp_path / "g.sigmas.txt").read_text()) == s.tolist()
+    assert "gits:batch=8,points=21, K=5" in capsys.readouterr().err
+    # the file is then a schedule everywhere
+    assert main(["evaluate", "--model", "digits", "--schedule", str(out), "--K", "5", "--n", "4", "--json"]) == 0
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--schedule", "gits:gamma=0"], "gamma must be"),
+    (["--schedule", "nope"], "unknown schedule"),
+    (["--schedule", "x.json"], "a method"),
+    (["--schedule", "logsnr", "--out", "/nonexistent/dir/s.json"], "--out"),
+])
+def test_schedule_command_bad_input_is_one_line_before_any_work(args, needle, tmp_path, capsys, monkeypatch):
+    import artlib.models
+    monkeypatch.setattr(artlib.models, "load_model", lambda *a, **k: pytest.fail("model loaded before the check"))
+    base = {"--model": "digits", "--K": "4", "--out": str(tmp_path / "s.json")}
+    argv = ["schedule"] + args
+    for k, v in base.items():
+        if k not in args:
+            argv += [k, v]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("error:") and needle in err
+    assert not (tmp_path / "s.json").exists()
+
+
+def test_evaluate_sample_and_fid_take_peer_methods_and_check_them_first(capsys, monkeypatch, tmp_path):
+    assert main(["evaluate", "--model", "gauss1d", "--schedule", "time-quadratic", "--K", "5", "--n", "0", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["schedule"] == "time-quadratic" and out["w2"] > 0
+    import artlib.models
+    monkeypatch.setattr(artlib.models, "load_model", lambda *a, **k: pytest.fail("model loaded before the check"))
+    for cmd in (["evaluate", "--model", "digits", "--K", "3"],
+                ["sample", "--model", "digits", "--K", "3", "--outdir", str(tmp_path / "o")]):
+        assert main(cmd + ["--schedule", "ays:sweeps=0"]) == 2
+        assert "sweeps must be" in capsys.readouterr().err
