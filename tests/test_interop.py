@@ -1,0 +1,93 @@
+"""Round trips: an exported schedule run by diffusers' schedulers and k-diffusion's samplers gives
+artlib's endpoint from the same noise. These are the code the book's "use a schedule elsewhere"
+section shows. Skipped (with the reason) where diffusers or k-diffusion is not installed; the
+README's test command installs both (requirements-interop.txt)."""
+import json
+
+import pytest
+import torch
+
+from artlib.errors import ArtlibError
+from artlib.export import (DiffusersEpsilon, KDiffusionDenoiser, betas_for_sigmas, diffusers_heun_timesteps,
+                           diffusers_sample, set_diffusers_schedule)
+from artlib.models import load_model
+from artlib.samplers import initial_noise, sample
+from artlib.schedules import load_schedule
+
+diffusers = pytest.importorskip("diffusers", reason="diffusers is not installed (pip install -r requirements-interop.txt)")
+sampling = pytest.importorskip("k_diffusion.sampling", reason="k-diffusion is not installed (see requirements-interop.txt)")
+
+#: float32 round-off, accumulated over the steps: diffusers keeps σ and its step arithmetic in float32
+FLOAT32_RTOL = 2e-5   # measured: 1.6e-6 (Euler), 4.1e-6 (Heun) on the digits stand-in, K = 6
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """A GITS grid for the digits stand-in, exported by the CLI as a user would."""
+    from artlib.__main__ import main
+    out = tmp_path_factory.mktemp("export") / "digits-gits.json"
+    assert main(["schedule", "--model", "digits", "--schedule", "gits:points=31,batch=16", "--K", "6",
+                 "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+def _start(den, n=8):
+    return initial_noise(den, n, torch.Generator().manual_seed(0))
+
+
+@pytest.mark.parametrize("solver", ["euler", "heun"])
+def test_k_diffusion_samplers_match_artlib(exported, solver):
+    den = load_model("digits")
+    sigmas = torch.tensor(json.loads(exported.with_name("digits-gits.sigmas.txt").read_text()), dtype=torch.float64)
+    x = _start(den)
+    run = sampling.sample_euler if solver == "euler" else sampling.sample_heun
+    theirs = run(KDiffusionDenoiser(den), x.clone(), sigmas, disable=True)
+    ours = sample(den, x, sigmas, solver=solver)
+    assert torch.allclose(theirs, ours, rtol=1e-12, atol=1e-12)
+
+
+def _scheduler(kind, sigmas):
+    beta = betas_for_sigmas(1e-3, 100.0)
+    cls = diffusers.EulerDiscreteScheduler if kind == "euler" else diffusers.HeunDiscreteScheduler
+    sch = cls(trained_betas=beta.tolist(), prediction_type="epsilon")
+    set_diffusers_schedule(sch, sigmas)
+    return sch
+
+
+@pytest.mark.parametrize("solver", ["euler", "heun"])
+def test_diffusers_schedulers_match_artlib(exported, solver):
+    den = load_model("digits")
+    sigmas, _ = load_schedule(exported)
+    sch = _scheduler(solver, sigmas)
+    K = sigmas.numel() - 1
+    assert len(sch.timesteps) == (K if solver == "euler" else 2 * K - 1)    # NFE as artlib counts it
+    x = _start(den)
+    theirs = diffusers_sample(sch, DiffusersEpsilon(den, sch), x.clone())
+    ours = sample(den, x, sigmas, solver=solver)
+    err = float((theirs - ours).abs().max() / ours.abs().max())
+    assert err < FLOAT32_RTOL
+    # the tolerance is not loose: artlib's endpoint on EDM's grid of the same K is far outside it
+    from artlib.schedules import edm_sigmas
+    edm = sample(den, x, edm_sigmas(K, den.sigma_min, den.sigma_max), solver=solver)
+    assert float((edm - ours).abs().max() / ours.abs().max()) > 100 * FLOAT32_RTOL
+
+
+def test_euler_scheduler_takes_the_list_with_its_final_zero():
+    sigmas = torch.tensor([80.0, 10.0, 1.0, 0.1, 0.0], dtype=torch.float64)
+    sch = diffusers.EulerDiscreteScheduler(prediction_type="epsilon")
+    sch.set_timesteps(sigmas=sigmas.tolist())
+    assert len(sch.timesteps) == 4 and torch.allclose(sch.sigmas.double(), sigmas)
+    sch.set_timesteps(sigmas=sigmas[:-1].tolist())      # without the 0, the last real step is lost
+    assert len(sch.timesteps) == 3
+
+
+def test_heun_timesteps_reproduce_the_grid_and_out_of_range_is_refused():
+    sigmas = torch.tensor([80.0, 10.0, 1.0, 0.1, 0.002, 0.0], dtype=torch.float64)
+    sch = diffusers.HeunDiscreteScheduler(trained_betas=betas_for_sigmas(1e-3, 100.0).tolist())
+    t = diffusers_heun_timesteps(sch, sigmas)
+    set_diffusers_schedule(sch, sigmas)
+    assert torch.allclose(torch.cat([sch.sigmas[:1], sch.sigmas[1::2]]).double(), sigmas, rtol=1e-5)
+    assert t[0] > t[-1]
+    default = diffusers.HeunDiscreteScheduler()       # linear betas: σ from about 0.01 to 157
+    with pytest.raises(ArtlibError, match=r"outside this scheduler's training range"):
+        set_diffusers_schedule(default, sigmas)
