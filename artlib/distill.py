@@ -74,6 +74,15 @@ class Learned:
         """``psi`` (the default learner, ``artlib.psiclock``) or ``t`` (the paper's, ``artlib.rl``)."""
         return "psi" if isinstance(self.run, PsiResult) else "t"
 
+    @property
+    def evaluations(self) -> int:
+        """Denoiser evaluations the training spent (a JVP counted as one more): ψ clock exactly
+        (``psiclock.evaluations``); t clock its rollouts' forward passes and JVPs plus distillation's."""
+        if isinstance(self.run, PsiResult):
+            return psiclock.evaluations(self.run.config)
+        cfg = self.run.config
+        return 2 * self.env.K * (cfg.iterations * cfg.batch + cfg.distill_rollouts)
+
     def at(self, K: int) -> torch.Tensor:
         """The learned clock as a K-step grid (the Table 3 re-use rule) [K+1]."""
         if isinstance(self.run, PsiResult):

@@ -44,6 +44,11 @@ class ARTEnv:
         self.sigma_floor = float(denoiser.sigma_min) if denoiser.sigma_min > 0 else 1e-6 * self.T
         self.difference_q = False   # set when the denoiser has no forward-mode rule for some op
 
+    @property
+    def t_grid(self) -> torch.Tensor:
+        """The clock's steps t_k = k T/K, k = 0 … K [K+1]."""
+        return torch.arange(self.K + 1, dtype=torch.float64, device=self.device) * self.dt
+
     def sigma(self, psi: torch.Tensor) -> torch.Tensor:
         """σ = T − ψ at which D and Q are evaluated, floored away from 0 [B]."""
         return (self.T - psi).clamp(min=self.sigma_floor, max=self.T)

@@ -198,9 +198,10 @@ FID_SCHEDULES = ("Uniform", "EDM (rho=7)", "ART-RL", "Closed-form optimum")
 def fid_sweep(den, model: str, nfe_list, solver: str, *, learned: dict | None = None, samples: int,
               ref: str, inception_weights: str | None = None, workdir: str | None = None,
               schedules=FID_SCHEDULES, batch: int = 64, shard_size: int = 1000,
+              grids: dict[str, dict[int, torch.Tensor]] | None = None,
               progress: bool = False) -> dict[str, dict[int, float]]:
-    """FID as EDM measures it, for each schedule of ``image_grids`` named in ``schedules`` at each
-    NFE: ``samples`` images from seeds 0…samples−1 against reference statistics ``ref`` (EDM's
+    """FID as EDM measures it, for each schedule of ``image_grids`` (or of ``grids``, name → NFE →
+    sigmas) named in ``schedules`` at each NFE: ``samples`` images from seeds 0…samples−1 against reference statistics ``ref`` (EDM's
     ``fid-refs`` .npz, path or https URL). With a ``workdir`` each cell keeps its Inception features
     in seed shards under a folder named by the cell's settings, so a killed run resumes and a cell
     that another chapter already measured is not sampled again."""
@@ -217,7 +218,9 @@ def fid_sweep(den, model: str, nfe_list, solver: str, *, learned: dict | None = 
     seeds = list(range(samples))
     out: dict[str, dict[int, float]] = {}
     for nfe_ in nfe_list:
-        for name, s in image_grids(den, steps_for_nfe(nfe_, solver), learned).items():
+        cells = ({name: g[nfe_] for name, g in grids.items()} if grids is not None
+                 else image_grids(den, steps_for_nfe(nfe_, solver), learned))
+        for name, s in cells.items():
             if name not in schedules:
                 continue
             work = None

@@ -24,6 +24,7 @@ cost, in denoiser evaluations.
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -244,21 +245,38 @@ def gits_sigmas(den, K: int, *, teacher_points: int = 61, batch: int = 256, metr
     the mean over ``batch`` trajectories of ``dev`` (the jump's distance from the straight line
     through the trajectory's ends, minus the teacher's) or ``l2`` (‖x̂_ij − X_j‖); the grid is
     the path of ``gits_path`` with discount γ. With σ_min > 0 the path has K − 1 jumps and 0 is
-    appended; with σ_min = 0 it has K jumps. Defaults: the GITS repository's CIFAR-10 ones."""
-    import time
+    appended; with σ_min = 0 it has K jumps. Defaults: the GITS repository's CIFAR-10 ones. The
+    teacher and its cost matrix do not depend on K or γ and are computed once per model and
+    settings; the returned cost is theirs."""
     K = check_K(K)
     if metric not in ("dev", "l2"):
         raise ArtlibError(f"gits: metric must be dev or l2, got {metric!r}")
     if not (isinstance(teacher_points, int) and 3 <= teacher_points <= 1000):
         raise ArtlibError(f"gits: teacher_points must be an integer from 3 to 1000, got {teacher_points}")
+    jumps = K if den.sigma_min == 0 else K - 1
+    if jumps > teacher_points - 1:
+        raise ArtlibError(f"gits: K={K} needs more than the teacher's {teacher_points} points")
+    key = ("gits", teacher_points, batch, metric, substeps, seed)
+    cache = _TABLES.setdefault(den, {})
+    if key not in cache:
+        cache[key] = _gits_table(den, teacher_points, batch, metric, substeps, seed, progress)
+    tau, cost, spent = cache[key]
+    if jumps == 0:
+        return validate_sigmas(torch.tensor([den.sigma_max, 0.0], dtype=torch.float64)), spent
+    s = tau[gits_path(cost, jumps, gamma)].clone()
+    out = validate_sigmas(s if den.sigma_min == 0 else torch.cat([s, s.new_zeros(1)]), what="gits grid")
+    return out, spent
+
+
+#: Per-model tables that do not depend on K (GITS's teacher costs, AYS's 40-interval grid).
+_TABLES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _gits_table(den, teacher_points, batch, metric, substeps, seed, progress):
+    import time
     t0 = time.perf_counter()
     tau = teacher_grid(teacher_points, den.sigma_min, den.sigma_max)
     M = tau.numel()
-    jumps = K if den.sigma_min == 0 else K - 1
-    if jumps == 0:
-        return validate_sigmas(torch.tensor([den.sigma_max, 0.0], dtype=torch.float64)), Cost(0, 0.0)
-    if jumps > M - 1:
-        raise ArtlibError(f"gits: K={K} needs more than the teacher's {teacher_points} points")
     gen = torch.Generator().manual_seed(seed)
     x = initial_noise(den, batch, gen, device=getattr(den, "device", "cpu"))
     labels = _labels(den, batch, gen)
@@ -269,8 +287,8 @@ def gits_sigmas(den, K: int, *, teacher_points: int = 61, batch: int = 256, metr
             fine = np.linspace(float(tau[i]), float(tau[i + 1]), substeps + 1).tolist()
             states.append(advance(den, states[-1], fine, solver="heun", class_labels=labels))
             evals += batch * (2 * substeps - (1 if float(tau[i + 1]) == 0 else 0)) + batch
-    X = torch.stack(states).flatten(2)                                 # [M, B, d]
-    S = torch.stack(slopes).flatten(2)                                 # [M−1, B, d]
+    X = torch.stack(states).flatten(2).cpu()                           # [M, B, d]
+    S = torch.stack(slopes).flatten(2).cpu()                           # [M−1, B, d]
     line = X[-1] - X[0]
     unit = line / line.norm(dim=-1, keepdim=True).clamp(min=1e-300)
 
@@ -282,15 +300,9 @@ def gits_sigmas(den, K: int, *, teacher_points: int = 61, batch: int = 256, metr
     cost = np.full((M, M), np.inf)
     for i in range(M - 1):
         jump = X[i][None] + (tau[i + 1:] - tau[i]).view(-1, 1, 1) * S[i][None]   # [M−1−i, B, d]
-        if metric == "dev":
-            c = dev(jump) - dev_X[i + 1:]
-        else:
-            c = (jump - X[i + 1:]).norm(dim=-1).mean(-1)
+        c = dev(jump) - dev_X[i + 1:] if metric == "dev" else (jump - X[i + 1:]).norm(dim=-1).mean(-1)
         cost[i, i + 1:] = c.numpy()
-    path = gits_path(cost, jumps, gamma)
-    s = tau[path].clone()
-    out = validate_sigmas(s if den.sigma_min == 0 else torch.cat([s, s.new_zeros(1)]), what="gits grid")
-    return out, Cost(evals, time.perf_counter() - t0)
+    return tau, cost, Cost(evals, time.perf_counter() - t0)
 
 
 def _labels(den, n: int, gen: torch.Generator):
@@ -324,22 +336,37 @@ class Klub:
         self.gl_x, self.gl_w = np.polynomial.legendre.leggauss(nodes)
         self.evaluations = 2 * n * (ref_steps - 1)
 
-    def _d(self, x: torch.Tensor, sigma: float) -> torch.Tensor:
-        s = torch.full((x.shape[0],), sigma, dtype=torch.float64, device=x.device)
-        self.evaluations += x.shape[0]
-        return self.den(x, s, self.labels).to(torch.float64)
-
     @torch.no_grad()
     def __call__(self, lo: float, hi: float) -> float:
-        a, b = math.log(lo), math.log(hi)
-        total = 0.0
-        for u, w in zip(self.gl_x, self.gl_w):
-            t = math.exp(a + (u + 1) / 2 * (b - a))
-            xt = self.x0 + t * self.eps
-            xhi = xt + math.sqrt(max(hi ** 2 - t ** 2, 0.0)) * self.eps2
-            d2 = (self._d(xt, t) - self._d(xhi, hi)).flatten(1).pow(2).sum(1).mean()
-            total += w * (b - a) / 2 * float(d2) * t ** -2        # t⁻³ dt = t⁻² d(log t)
-        return total
+        return float(self.many([lo], [hi])[0])
+
+    @torch.no_grad()
+    def many(self, lo, hi, chunk: int = 4096) -> np.ndarray:
+        """KLUB of each interval (lo[i], hi[i]), all quadrature nodes of all intervals evaluated
+        in batches of about ``chunk`` samples (the same numbers as one at a time) [len(lo)]."""
+        lo, hi = np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)
+        a, b = np.log(lo), np.log(hi)
+        t = np.exp(a[:, None] + (self.gl_x[None] + 1) / 2 * (b - a)[:, None])          # [I, q]
+        weight = self.gl_w[None] * ((b - a) / 2)[:, None] * t ** -2                  # t⁻³ dt = t⁻² d(log t)
+        up = np.broadcast_to(hi[:, None], t.shape)
+        n, shape = self.x0.shape[0], self.x0.shape[1:]
+        tt, uu = t.ravel(), up.ravel()
+        d2 = np.empty(tt.size)
+        per = max(1, chunk // n)
+        for j in range(0, tt.size, per):
+            tj = torch.as_tensor(tt[j:j + per], dtype=torch.float64, device=self.x0.device)
+            uj = torch.as_tensor(uu[j:j + per], dtype=torch.float64, device=self.x0.device)
+            m = tj.numel()
+            view = (m, 1) + (1,) * len(shape)
+            xt = self.x0[None] + tj.view(view) * self.eps[None]                        # [m, n, ...]
+            xup = xt + torch.sqrt((uj ** 2 - tj ** 2).clamp(min=0)).view(view) * self.eps2[None]
+            labels = None if self.labels is None else self.labels.repeat(m, 1)
+            sig_t, sig_u = tj.repeat_interleave(n), uj.repeat_interleave(n)
+            diff = (self.den(xt.reshape(m * n, *shape), sig_t, labels).to(torch.float64)
+                    - self.den(xup.reshape(m * n, *shape), sig_u, labels).to(torch.float64))
+            self.evaluations += 2 * m * n
+            d2[j:j + m] = diff.reshape(m, n, -1).pow(2).sum(-1).mean(1).cpu().numpy()
+        return (weight * d2.reshape(t.shape)).sum(1)
 
 
 def ays_search(klub: Klub, points: np.ndarray, free: list[int], *, sweeps: int, candidates: int = 11,
@@ -358,7 +385,8 @@ def ays_search(klub: Klub, points: np.ndarray, free: list[int], *, sweeps: int, 
             grid = c + width * np.linspace(-1, 1, candidates) * np.where(np.linspace(-1, 1, candidates) < 0,
                                                                           c - lo_n, hi_n - c)
             cand = np.unique(np.concatenate([[s[i]], np.exp(grid[(grid > lo_n) & (grid < hi_n)])]))
-            vals = [klub(s[i + 1], v) + klub(v, s[i - 1]) for v in cand]
+            vals = (klub.many(np.full(cand.size, s[i + 1]), cand)
+                    + klub.many(cand, np.full(cand.size, s[i - 1])))
             best = float(cand[int(np.argmin(vals))])
             moved |= best != s[i]
             s[i] = best
@@ -374,9 +402,24 @@ def ays_sigmas(den, K: int, *, n: int = 256, sweeps: int = 6, seed: int = 0,
     """Align Your Steps on ``den``: a KLUB coordinate search over 10 intervals from EDM's ρ = 7
     grid between σ_max and σ_end, subdivided twice (20, then 40 intervals: each new point starts at
     the log-midpoint and only new points move, one pass each), then read at K points by
-    interpolating log σ linearly in the normalised index (AYS's ``loglinear_interp``), and 0."""
-    import time
+    interpolating log σ linearly in the normalised index (AYS's ``loglinear_interp``), and 0.
+    The 40-interval grid is computed once per model and settings; the returned cost is its."""
     K = check_K(K)
+    lo, hi = _check_range(den.sigma_min, den.sigma_max)
+    key = ("ays", n, sweeps, seed)
+    cache = _TABLES.setdefault(den, {})
+    if key not in cache:
+        cache[key] = _ays_table(den, n, sweeps, seed, progress)
+    s, spent = cache[key]
+    if K == 1:
+        return validate_sigmas(torch.tensor([hi, 0.0], dtype=torch.float64)), spent
+    pts = np.exp(np.interp(np.linspace(0, 1, K), np.linspace(0, 1, len(s)), np.log(s)))
+    pts[0], pts[-1] = hi, lo
+    return _with_zero(pts, "ays grid"), spent
+
+
+def _ays_table(den, n, sweeps, seed, progress):
+    import time
     t0 = time.perf_counter()
     lo, hi = _check_range(den.sigma_min, den.sigma_max)
     klub = Klub(den, n=n, seed=seed)
@@ -387,12 +430,7 @@ def ays_sigmas(den, K: int, *, n: int = 256, sweeps: int = 6, seed: int = 0,
         fine[0::2] = s
         fine[1::2] = np.sqrt(s[:-1] * s[1:])
         s = ays_search(klub, fine, list(range(1, len(fine) - 1, 2)), sweeps=1, progress=progress)
-    if K == 1:
-        return validate_sigmas(torch.tensor([hi, 0.0], dtype=torch.float64)), Cost(klub.evaluations, time.perf_counter() - t0)
-    u = np.linspace(0, 1, len(s))
-    pts = np.exp(np.interp(np.linspace(0, 1, K), u, np.log(s)))
-    pts[0], pts[-1] = hi, lo
-    return _with_zero(pts, "ays grid"), Cost(klub.evaluations, time.perf_counter() - t0)
+    return s, Cost(klub.evaluations, time.perf_counter() - t0)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -291,6 +291,14 @@ class PsiResult:
         return validate_sigmas(s, what="learned ψ-clock grid")
 
 
+def evaluations(cfg: PsiConfig) -> int:
+    """Denoiser evaluations a training spends, a JVP counted as one more: each simulated trajectory
+    takes M + 1 drift-and-Q evaluations and, with Heun states, M more forward passes; the bank is
+    simulated once, fresh rollouts (bank = 0) once for the scale and once per iteration."""
+    walks = cfg.bank or (cfg.iterations + 1) * cfg.batch
+    return walks * (2 * (cfg.nodes + 1) + (cfg.nodes if cfg.heun_states else 0))
+
+
 def cost_scale(q: torch.Tensor, dpsi: torch.Tensor, T: float) -> float:
     """S: the mean of Q_eff along the walks, (1/T) E Σ_k Q_eff,k Δψ_k (a pure scale)."""
     return float((q * dpsi).sum(1).mean() / T)

@@ -19,7 +19,8 @@ STATUSES = ("reproduced", "partly reproduced", "not reproduced", "not run")
 #: One colour per schedule family, the same on every page (matched by name prefix).
 COLOURS = {"EDM": "#1f77b4", "Uniform": "#7f7f7f", "Closed-form": "#2ca02c", "Optimum": "#2ca02c",
            "ART-RL (t clock": "#d62728", "ART-RL": "#ff7f0e", "EDM-T": "#9467bd",
-           "paper": "#8c564b"}
+           "paper": "#8c564b", "logSNR": "#17becf", "time-uniform": "#bcbd22", "time-quadratic": "#e377c2",
+           "AYS": "#393b79", "AYS closed": "#9c9ede", "GITS": "#8c6d31", "DMN": "#637939", "LD3": "#000000"}
 LINESTYLES = {"heun": "-", "euler": "--"}
 
 

@@ -198,7 +198,7 @@ def rollout(env: ARTEnv, actor: Actor, cfg: TrainConfig, n: int, generator: torc
             f_prev, psi_prev = f, psi
             feat = env.features(cfg.actor_features, t, x, psi, q)
             mu = actor(feat)
-            theta = mu + torch.sqrt(cfg.lam / q.clamp(min=cfg.eps)) * torch.randn(
+            theta = mu + torch.sqrt(policy_variance(q, cfg.lam, cfg.eps)) * torch.randn(
                 n, generator=generator, dtype=torch.float64).to(env.device)   # drawn on CPU: same on any device
             _check_finite(env, k, psi, f=f, q=q, theta=theta)
             fa.append(feat)
@@ -242,6 +242,20 @@ def _check_finite(env: ARTEnv, k: int, psi: torch.Tensor, **values: torch.Tensor
                      "q": "the JVP of the denoiser is not finite (non-differentiable op or overflow)",
                      "theta": "the policy diverged (learning rate too high, or |Q| ≈ 0 making the variance huge)"}
             raise Diverged(f"non-finite {name} at rollout step k={k}, sigma={sigma:.6g}: {cause[name]}")
+
+
+def policy_variance(q: torch.Tensor, lam: float, eps: float) -> torch.Tensor:
+    """The policy's variance λ/(|Q| ∨ ε), fixed by the state (paper §4)."""
+    return lam / q.clamp(min=eps)
+
+
+def values_and_td(nn_c: torch.Tensor, cost: torch.Tensor, t: torch.Tensor, lam: float, v_unit: float,
+                  T: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """In value units (rewards divided by ``v_unit``): V̂_k = NN_c(feat_k) + λ t_k (20) at the K
+    steps' times ``t`` [K], and the TD errors δ with the terminal value λT [B, K] each."""
+    lam_v = lam / v_unit
+    v = nn_c + lam_v * t
+    return v, td_errors(v, cost / v_unit, lam_v * T)
 
 
 def step_costs(q: torch.Tensor, theta: torch.Tensor, gamma: float, dt: float) -> torch.Tensor:
@@ -343,20 +357,18 @@ def train(cfg: TrainConfig, env: ARTEnv, *, checkpoint: str | os.PathLike | None
         gamma, start, history, spent = resumed
 
     t0 = time.perf_counter()
-    t_grid = torch.arange(env.K + 1, dtype=torch.float64, device=env.device) * env.dt
+    t_grid = env.t_grid
     bar = tqdm(range(start, cfg.iterations), initial=start, total=cfg.iterations,
                desc=f"ART-RL K={env.K}", disable=not progress)
     for it in bar:
         ro = rollout(env, actor, eff, cfg.batch, gen)
         theta_env = _clip(ro.theta, cfg)
         cost = step_costs(ro.q, theta_env, gamma, env.dt)
-        lam_v = eff.lam / v_unit                                                # λ in value units
-        v = critic(ro.feat_critic[:, :-1]) + lam_v * t_grid[:-1]               # V̂_k (20)
-        delta = td_errors(v, cost / v_unit, lam_v * env.T)
+        v, delta = values_and_td(critic(ro.feat_critic[:, :-1]), cost, t_grid[:-1], eff.lam, v_unit, env.T)
         loss_c = critic_loss(v, delta)                                          # (22a)
         opt_c.zero_grad(), loss_c.backward(), opt_c.step()
 
-        var = eff.lam / ro.q.clamp(min=eff.eps)
+        var = policy_variance(ro.q, eff.lam, eff.eps)
         mu = actor(ro.feat_actor)
         loss_a = actor_loss(mu, ro.theta, var, delta, natural=cfg.natural)     # (22b)
         if it >= cfg.warmup:

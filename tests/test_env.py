@@ -110,3 +110,7 @@ def test_q_falls_back_to_a_central_difference_without_forward_ad(gmm):
     assert env.difference_q and not exact_env.difference_q
     assert torch.equal(f0, f1)
     assert torch.allclose(q1, q0, rtol=1e-5, atol=1e-8)
+
+
+def test_clock_steps_run_from_zero_to_t(gauss1d):
+    assert torch.allclose(ARTEnv(gauss1d, 4).t_grid, torch.tensor([0.0, 0.75, 1.5, 2.25, 3.0], dtype=torch.float64))

@@ -2,20 +2,18 @@
 artlib's endpoint from the same noise. These are the code the book's "use a schedule elsewhere"
 section shows. Skipped (with the reason) where diffusers or k-diffusion is not installed; the
 README's test command installs both (requirements-interop.txt)."""
-import json
 
 import pytest
 import torch
 
 from artlib.errors import ArtlibError
-from artlib.export import (DiffusersEpsilon, KDiffusionDenoiser, betas_for_sigmas, diffusers_heun_timesteps,
-                           diffusers_sample, set_diffusers_schedule)
+from artlib.export import betas_for_sigmas, diffusers_heun_timesteps, set_diffusers_schedule
 from artlib.models import load_model
 from artlib.samplers import initial_noise, sample
 from artlib.schedules import load_schedule
 
 diffusers = pytest.importorskip("diffusers", reason="diffusers is not installed (pip install -r requirements-interop.txt)")
-sampling = pytest.importorskip("k_diffusion.sampling", reason="k-diffusion is not installed (see requirements-interop.txt)")
+pytest.importorskip("k_diffusion.sampling", reason="k-diffusion is not installed (see requirements-interop.txt)")
 
 #: float32 round-off, accumulated over the steps: diffusers keeps σ and its step arithmetic in float32
 FLOAT32_RTOL = 2e-5   # measured: 1.6e-6 (Euler), 4.1e-6 (Heun) on the digits stand-in, K = 6
@@ -35,41 +33,42 @@ def _start(den, n=8):
     return initial_noise(den, n, torch.Generator().manual_seed(0))
 
 
-@pytest.mark.parametrize("solver", ["euler", "heun"])
-def test_k_diffusion_samplers_match_artlib(exported, solver):
-    den = load_model("digits")
-    sigmas = torch.tensor(json.loads(exported.with_name("digits-gits.sigmas.txt").read_text()), dtype=torch.float64)
-    x = _start(den)
-    run = sampling.sample_euler if solver == "euler" else sampling.sample_heun
-    theirs = run(KDiffusionDenoiser(den), x.clone(), sigmas, disable=True)
-    ours = sample(den, x, sigmas, solver=solver)
-    assert torch.allclose(theirs, ours, rtol=1e-12, atol=1e-12)
+def _example():
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parent.parent / "examples" / "use_elsewhere.py"
+    spec = importlib.util.spec_from_file_location("use_elsewhere", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
 
 
-def _scheduler(kind, sigmas):
-    beta = betas_for_sigmas(1e-3, 100.0)
-    cls = diffusers.EulerDiscreteScheduler if kind == "euler" else diffusers.HeunDiscreteScheduler
-    sch = cls(trained_betas=beta.tolist(), prediction_type="epsilon")
-    set_diffusers_schedule(sch, sigmas)
-    return sch
-
-
-@pytest.mark.parametrize("solver", ["euler", "heun"])
-def test_diffusers_schedulers_match_artlib(exported, solver):
+def test_the_books_example_matches_artlib_in_every_sampler(exported):
+    """examples/use_elsewhere.py, shown in the book: k-diffusion to float64 round-off, diffusers to
+    its float32 arithmetic's."""
+    out = _example().run_everywhere(str(exported.with_name("digits-gits.sigmas.txt")), "digits", 8)
     den = load_model("digits")
     sigmas, _ = load_schedule(exported)
-    sch = _scheduler(solver, sigmas)
-    K = sigmas.numel() - 1
-    assert len(sch.timesteps) == (K if solver == "euler" else 2 * K - 1)    # NFE as artlib counts it
     x = _start(den)
-    theirs = diffusers_sample(sch, DiffusersEpsilon(den, sch), x.clone())
-    ours = sample(den, x, sigmas, solver=solver)
-    err = float((theirs - ours).abs().max() / ours.abs().max())
-    assert err < FLOAT32_RTOL
-    # the tolerance is not loose: artlib's endpoint on EDM's grid of the same K is far outside it
-    from artlib.schedules import edm_sigmas
-    edm = sample(den, x, edm_sigmas(K, den.sigma_min, den.sigma_max), solver=solver)
-    assert float((edm - ours).abs().max() / ours.abs().max()) > 100 * FLOAT32_RTOL
+    for solver in ("euler", "heun"):
+        ours = sample(den, x, sigmas, solver=solver)
+        assert torch.allclose(out[f"k-diffusion {solver}"], ours, rtol=1e-12, atol=1e-12)
+        err = float((out[f"diffusers {solver}"] - ours).abs().max() / ours.abs().max())
+        assert err < FLOAT32_RTOL
+        # the tolerance is not loose: artlib's endpoint on EDM's grid of the same K is far outside it
+        from artlib.schedules import edm_sigmas
+        edm = sample(den, x, edm_sigmas(sigmas.numel() - 1, den.sigma_min, den.sigma_max), solver=solver)
+        assert float((edm - ours).abs().max() / ours.abs().max()) > 100 * FLOAT32_RTOL
+
+
+@pytest.mark.parametrize("solver", ["euler", "heun"])
+def test_diffusers_spends_the_nfe_artlib_counts(exported, solver):
+    sigmas, _ = load_schedule(exported)
+    cls = diffusers.EulerDiscreteScheduler if solver == "euler" else diffusers.HeunDiscreteScheduler
+    sch = cls(trained_betas=betas_for_sigmas(1e-3, 100.0).tolist(), prediction_type="epsilon")
+    set_diffusers_schedule(sch, sigmas)
+    K = sigmas.numel() - 1
+    assert len(sch.timesteps) == (K if solver == "euler" else 2 * K - 1)
 
 
 def test_euler_scheduler_takes_the_list_with_its_final_zero():

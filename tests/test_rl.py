@@ -3,6 +3,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 import torch
@@ -124,6 +125,7 @@ def test_non_finite_denoiser_stops_with_a_clear_error(tmp_path):
 
 
 def test_config_validation():
+    TrainConfig.paper_protocol().validate()          # warm-up 0 and the paper's values are allowed
     with pytest.raises(ArtlibError, match="batch"):
         TrainConfig(batch=0).validate()
     with pytest.raises(ArtlibError, match="lr_actor"):
@@ -236,3 +238,93 @@ def test_distillation_drops_rollouts_whose_speeds_sum_to_zero(gauss1d, monkeypat
     fake.mu = torch.zeros(5, 2, dtype=torch.float64)
     with pytest.raises(ArtlibError, match="sum to about 0"):
         distill(run, env)
+
+
+def test_mlp_has_the_asked_depth_and_width():
+    from artlib.rl import mlp
+    net = mlp(3, 16, 4)
+    linear = [m for m in net if isinstance(m, torch.nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in linear] == [(3, 16), (16, 16), (16, 16), (16, 1)]
+
+
+def test_init_is_uniform_within_the_fan_in_bound():
+    # PyTorch's default: U(−1/√fan_in, 1/√fan_in) for weights and biases; here from our generator
+    from artlib.rl import init_mlp, mlp
+    net = mlp(64, 512, 2)
+    init_mlp(net, torch.Generator().manual_seed(0))
+    for p, fan_in in ((net[0].weight, 64), (net[0].bias, 64), (net[2].weight, 512)):
+        bound = 1 / fan_in ** 0.5
+        assert p.abs().max() <= bound and p.max() > 0.9 * bound and p.min() < -0.9 * bound
+
+
+def test_policy_variance_values_and_td_by_hand():
+    from artlib.rl import policy_variance, values_and_td
+    q = torch.tensor([0.01, 2.0], dtype=torch.float64)
+    assert torch.allclose(policy_variance(q, 0.1, 0.05), torch.tensor([2.0, 0.05], dtype=torch.float64))
+    # λ = 0.2 in value units of 2: λ_v = 0.1; V̂ = (1 + 0, −1 + 0.15); costs /2 = (0.2, 0.1); V̂_K = 0.3
+    v, delta = values_and_td(torch.tensor([[1.0, -1.0]], dtype=torch.float64), torch.tensor([[0.4, 0.2]], dtype=torch.float64),
+                             torch.tensor([0.0, 1.5], dtype=torch.float64), lam=0.2, v_unit=2.0, T=3.0)
+    assert torch.allclose(v, torch.tensor([[1.0, -0.85]], dtype=torch.float64))
+    assert torch.allclose(delta, torch.tensor([[-2.05, 1.05]], dtype=torch.float64))
+
+
+def test_rollout_actions_have_the_policy_variance(gauss1d):
+    from artlib.rl import Actor, policy_variance
+    env = ARTEnv(gauss1d, 4)
+    cfg = dataclasses.replace(SMALL, lam=0.01, eps=0.05)
+    ro = rollout(env, Actor(2, 16, 3, torch.Generator().manual_seed(0)), cfg, 4000, torch.Generator().manual_seed(1))
+    z = (ro.theta - ro.mu) / policy_variance(ro.q, cfg.lam, cfg.eps).sqrt()
+    assert abs(float(z.std()) - 1) < 0.03 and abs(float(z.mean())) < 0.03
+
+
+def test_non_finite_value_names_the_first_bad_sample():
+    from artlib.rl import _check_finite
+    env = ARTEnv(GaussianDenoiser(1.0, 1, sigma_min=0.0, sigma_max=3.0), 4)
+    psi = torch.tensor([0.0, 1.0, 2.0], dtype=torch.float64)
+    with pytest.raises(Diverged, match=r"non-finite q at rollout step k=2, sigma=2:"):
+        _check_finite(env, 2, psi, q=torch.tensor([1.0, float("nan"), float("nan")], dtype=torch.float64))
+
+
+def test_jvp_rollouts_measure_q_at_their_own_states(gauss1d):
+    # replaying the identity clock (λ ≈ 0, so θ ≡ μ ≡ 1) from the same noise, |Q| at each state is
+    # the JVP's there: the rollout must not fall back to differences of drifts
+    from artlib.rl import Actor
+    from artlib.samplers import initial_noise
+    env = ARTEnv(gauss1d, 6)
+    cfg = dataclasses.replace(SMALL, lam=1e-24)
+    ro = rollout(env, Actor(2, 16, 3, torch.Generator().manual_seed(0)), cfg, 16, torch.Generator().manual_seed(3))
+    x, psi = initial_noise(gauss1d, 16, torch.Generator().manual_seed(3)), torch.zeros(16, dtype=torch.float64)
+    for k in range(env.K):
+        f, qv = env.drift_and_q(x, psi)
+        assert torch.allclose(ro.q[:, k], qv.flatten(1).norm(dim=1), rtol=1e-6)
+        x, psi = env.step(x, psi, torch.ones_like(psi), f)
+
+
+def test_state_features_train_for_actor_and_time_features_for_critic(gauss1d):
+    res = train(dataclasses.replace(SMALL, iterations=1, actor_features="state", critic_features="time"),
+                ARTEnv(gauss1d, 3), progress=False)
+    assert len(res.history["budget"]) == 1
+
+
+def test_first_iteration_budget_return_and_multiplier_by_hand(gauss1d, tmp_path, monkeypatch):
+    # λ ≈ 0: θ ≡ μ ≡ 1; with γ₀ > 0 and θ > 0 every cost is positive, so the return is negative;
+    # after warm-up the multiplier takes one step (23) with the configured step size; checkpoints
+    # every 3 iterations and at the last
+    from artlib.rl import multiplier_step
+    env = ARTEnv(gauss1d, 5)
+    cfg = dataclasses.replace(SMALL, lam=1e-24, gamma0=0.5, gamma_scale=2.0, value_unit=1.0, lr_gamma=0.3,
+                              warmup=2, iterations=4, checkpoint_every=3, theta_clip=0.5)
+    import artlib.rl
+    saved_at, save = [], artlib.rl.save_training
+    monkeypatch.setattr(artlib.rl, "save_training", lambda *a, **k: (saved_at.append(k["iteration"]), save(*a, **k)))
+    t0 = time.perf_counter()
+    res = train(cfg, env, checkpoint=tmp_path / "ck.pt", progress=False)
+    wall = time.perf_counter() - t0
+    h = res.history
+    # θ ≡ 1 clipped to 0.5 where the environment applies it: the budget is T/2
+    assert h["budget"][0] == pytest.approx(1.5, rel=1e-9) and h["return"][0] < 0
+    assert saved_at == [3, 4]
+    assert h["gamma"][:2] == [0.5, 0.5]                               # frozen during warm-up
+    assert h["gamma"][2] == pytest.approx(multiplier_step(0.5, h["budget"][2], 3.0, 0.3 * 2.0), rel=1e-12)
+    saved = torch_load(tmp_path / "ck.pt")
+    assert saved["iteration"] == 4 and 0 < saved["seconds"] <= wall   # the last iteration is saved too
