@@ -249,12 +249,12 @@ def policy_variance(q: torch.Tensor, lam: float, eps: float) -> torch.Tensor:
     return lam / q.clamp(min=eps)
 
 
-def values_and_td(nn_c: torch.Tensor, cost: torch.Tensor, t: torch.Tensor, lam: float, v_unit: float,
+def values_and_td(nn_c: torch.Tensor, cost: torch.Tensor, t_grid: torch.Tensor, lam: float, v_unit: float,
                   T: float) -> tuple[torch.Tensor, torch.Tensor]:
     """In value units (rewards divided by ``v_unit``): V̂_k = NN_c(feat_k) + λ t_k (20) at the K
-    steps' times ``t`` [K], and the TD errors δ with the terminal value λT [B, K] each."""
+    steps of the clock ``t_grid`` [K+1], and the TD errors δ with the terminal value λT [B, K] each."""
     lam_v = lam / v_unit
-    v = nn_c + lam_v * t
+    v = nn_c + lam_v * t_grid[:-1]
     return v, td_errors(v, cost / v_unit, lam_v * T)
 
 
@@ -357,14 +357,13 @@ def train(cfg: TrainConfig, env: ARTEnv, *, checkpoint: str | os.PathLike | None
         gamma, start, history, spent = resumed
 
     t0 = time.perf_counter()
-    t_grid = env.t_grid
     bar = tqdm(range(start, cfg.iterations), initial=start, total=cfg.iterations,
                desc=f"ART-RL K={env.K}", disable=not progress)
     for it in bar:
         ro = rollout(env, actor, eff, cfg.batch, gen)
         theta_env = _clip(ro.theta, cfg)
         cost = step_costs(ro.q, theta_env, gamma, env.dt)
-        v, delta = values_and_td(critic(ro.feat_critic[:, :-1]), cost, t_grid[:-1], eff.lam, v_unit, env.T)
+        v, delta = values_and_td(critic(ro.feat_critic[:, :-1]), cost, env.t_grid, eff.lam, v_unit, env.T)
         loss_c = critic_loss(v, delta)                                          # (22a)
         opt_c.zero_grad(), loss_c.backward(), opt_c.step()
 

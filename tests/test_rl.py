@@ -263,7 +263,7 @@ def test_policy_variance_values_and_td_by_hand():
     assert torch.allclose(policy_variance(q, 0.1, 0.05), torch.tensor([2.0, 0.05], dtype=torch.float64))
     # λ = 0.2 in value units of 2: λ_v = 0.1; V̂ = (1 + 0, −1 + 0.15); costs /2 = (0.2, 0.1); V̂_K = 0.3
     v, delta = values_and_td(torch.tensor([[1.0, -1.0]], dtype=torch.float64), torch.tensor([[0.4, 0.2]], dtype=torch.float64),
-                             torch.tensor([0.0, 1.5], dtype=torch.float64), lam=0.2, v_unit=2.0, T=3.0)
+                             torch.tensor([0.0, 1.5, 3.0], dtype=torch.float64), lam=0.2, v_unit=2.0, T=3.0)
     assert torch.allclose(v, torch.tensor([[1.0, -0.85]], dtype=torch.float64))
     assert torch.allclose(delta, torch.tensor([[-2.05, 1.05]], dtype=torch.float64))
 
