@@ -111,3 +111,18 @@ def test_fid_ranks_schedules_as_rmse_does(weights):
         scores[name] = fid.fid([imgs], mu, sigma, net)[0]
     assert errors["edm"] < errors["uniform"]
     assert scores["uniform"] > 1.5 * scores["edm"], (scores, errors)
+
+
+def test_moments_add_as_the_union_of_the_sets():
+    # Chan's merge: the moments of A and B added equal those of A ∪ B; the empty set is neutral
+    rng = np.random.default_rng(0)
+    A, B = rng.normal(size=(5, 3)), rng.normal(2.0, 3.0, size=(7, 3))
+    both = fid.Moments.of(A) + fid.Moments.of(B)
+    union = fid.Moments.of(np.vstack([A, B]))
+    assert both.n == 12 and np.allclose(both.mean, union.mean) and np.allclose(both.m2, union.m2)
+    assert np.allclose(union.m2, np.cov(np.vstack([A, B]), rowvar=False) * 11)
+    empty = fid.Moments(0, np.zeros(0), np.zeros((0, 0)))
+    for m in (empty + fid.Moments.of(A), fid.Moments.of(A) + empty):
+        assert m.n == 5 and np.allclose(m.mean, A.mean(0))
+    mu, sigma = fid.statistics(A[:2])                  # two images are enough
+    assert np.allclose(sigma, np.cov(A[:2], rowvar=False)) and np.allclose(mu, A[:2].mean(0))
