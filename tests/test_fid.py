@@ -124,5 +124,7 @@ def test_moments_add_as_the_union_of_the_sets():
     empty = fid.Moments(0, np.zeros(0), np.zeros((0, 0)))
     for m in (empty + fid.Moments.of(A), fid.Moments.of(A) + empty):
         assert m.n == 5 and np.allclose(m.mean, A.mean(0))
-    mu, sigma = fid.statistics(A[:2])                  # two images are enough
-    assert np.allclose(sigma, np.cov(A[:2], rowvar=False)) and np.allclose(mu, A[:2].mean(0))
+    for mu, sigma in (fid.statistics(A[:2]), fid.Moments.of(A[:2]).statistics()):   # two images are enough
+        assert np.allclose(sigma, np.cov(A[:2], rowvar=False)) and np.allclose(mu, A[:2].mean(0))
+    mu, sigma = both.statistics()                      # the unbiased covariance, as EDM's fid-refs
+    assert np.allclose(sigma, np.cov(np.vstack([A, B]), rowvar=False)) and np.allclose(mu, np.vstack([A, B]).mean(0))
