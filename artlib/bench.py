@@ -156,14 +156,20 @@ def network_evaluations(params: dict, fid_schedules: int = 4) -> dict[str, float
     profile spends: FID sampling (fid_samples per schedule and NFE), the RMSE sweep and its
     reference solve (n seeds), the mean-|Q| profile (256 paths × 512 Heun steps, a JVP counted as
     3 evaluations) and training (ψ clock: 1,024 simulated Heun paths over its nodes, 2 evaluations
-    and a JVP per node; t clock: iterations × batch × steps × 4)."""
+    and a JVP per node; t clock: iterations × batch × steps × 4). For the leaderboard (``models``)
+    every method's grid is scored; the optimisers' own evaluations are not counted here (its
+    chapter measures them: at their defaults AYS's dominate, some millions per model)."""
     fid_n, n = params.get("fid_samples", 0), params.get("n", 0)
-    nfes = list(params.get("nfe_list", [])) + list(params.get("euler_nfe_list", []))
+    nfes = [f for key in ("nfe_list", "euler_nfe_list", "euler_nfe", "heun_nfe") for f in params.get(key, [])]
+    grids = 5
+    if params.get("models"):   # the leaderboard: every method is scored, by RMSE and by FID
+        from .leaderboard import METHODS
+        fid_schedules = grids = len(METHODS) + 1
     steps = params.get("clock_steps", 20)
     learn = (256 * (2 * 512 - 1 + 3 * 512)
              + 1024 * steps * 5 + params.get("t_iterations", 0) * params.get("batch", 64) * steps * 4)
-    scored = fid_n * fid_schedules * sum(nfes) + n * (2 * params.get("ref_steps", 512) - 1 + 5 * sum(nfes))
-    models = params.get("targets") or [params.get("model")]
+    scored = fid_n * fid_schedules * sum(nfes) + n * (2 * params.get("ref_steps", 512) - 1 + grids * sum(nfes))
+    models = params.get("targets") or params.get("models") or [params.get("model")]
     out = {m: scored + learn for m in models if m}
     if params.get("source"):   # transfer: the source model is only profiled and trained
         out[params["source"]] = out.get(params["source"], 0) + learn

@@ -16,6 +16,12 @@ def test_network_evaluations_by_hand():
     two = network_evaluations({**p, "model": None, "source": "a", "targets": ["b", "c"]})
     assert two["evaluations"] == {"a": profile + train, "b": fid + rmse + profile + train, "c": fid + rmse + profile + train}
     assert two["inception_images"] == 2 * 10 * 4 * 3
+    board = network_evaluations({"fid_samples": 10, "n": 2, "euler_nfe": [4], "heun_nfe": [5], "ref_steps": 8,
+                                 "clock_steps": 4, "models": ["m1", "m2"]})
+    rows = 12                                   # eleven methods and ART-RL, each scored at every NFE
+    assert board["evaluations"] == {m: 10 * rows * 9 + 2 * (2 * 8 - 1 + rows * 9) + profile + 1024 * 4 * 5
+                                    for m in ("m1", "m2")}
+    assert board["inception_images"] == 2 * 10 * rows * 2
     assert EDM_GFLOP["edm-cifar10-32x32"] < EDM_GFLOP["edm-ffhq-64x64"] < EDM_GFLOP["edm-imagenet-64x64"]
 
 
