@@ -39,7 +39,8 @@ TESTS = {
     "rl": ["tests/test_rl.py"],
     "distill": ["tests/test_rl.py", "tests/test_psiclock.py"],
     "metrics": ["tests/test_metrics.py", "tests/test_samplers.py"],
-    "fid": ["tests/test_fid.py"],
+    "fid": ["tests/test_fid.py", "tests/test_distributed.py"],
+    "peers": ["tests/test_peers.py", "tests/test_sources.py"],
 }
 
 #: (module, a fragment of the mutated line's source, description) of mutants that cannot change
