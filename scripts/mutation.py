@@ -78,6 +78,7 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("fid", "batch: int = 64, shard_size: int = 1000, workdir", "constant 1000 -> 1001"): "generated_moments' shard-size default: every caller passes it",
     ("fid", "def folder_batches(folder: str | os.PathLike, batch: int = 64)", "constant 64 -> 65"): "folder_batches' batch default: every caller passes --batch",
     ("fid", "batch: int = 64) -> tuple[np.ndarray, np.ndarray]", "constant 64 -> 65"): "reference_statistics' batch default: every caller passes --batch",
+    ("fid", "bar.update(total.n - bar.n)", "Sub -> Add"): "the progress bar's count: display only",
     ("psiclock", "progress: bool = True) -> PsiResult", "True -> False"): "train's progress-bar default: display only",
     ("psiclock", "if progress and it % 20 == 0", "constant 20 -> 21"): "how often the progress bar's postfix is refreshed: display only",
     ("psiclock", "if progress and it % 20 == 0", "constant 0 -> 1"): "the same progress-bar refresh",
