@@ -142,3 +142,11 @@ def test_generated_moments_are_those_of_the_generated_images(weights):
     direct = fid.Moments.of(fid.features([generate(den, sigmas, list(range(6)), solver="euler")], net))
     assert m.n == 6 and np.allclose(m.mean, direct.mean, rtol=1e-5, atol=1e-6)
     assert np.allclose(m.m2, direct.m2, rtol=1e-4, atol=1e-6)
+
+
+def test_reference_statistics_over_1_gib_are_refused_by_size(tmp_path):
+    big = tmp_path / "ref.npz"
+    with open(big, "wb") as f:                 # sparse: no disk is written
+        f.truncate((1 << 30) + 1)
+    with pytest.raises(ArtlibError, match=f"over the limit of {1 << 30}"):
+        fid.reference_statistics(big)
