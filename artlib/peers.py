@@ -272,6 +272,15 @@ def gits_sigmas(den, K: int, *, teacher_points: int = 61, batch: int = 256, metr
 _TABLES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
+def line_deviation(y: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Distance of each point y [..., B, d] from the straight line through a and b [B, d] (one
+    line per trajectory): GITS's "dev" metric [..., B]."""
+    line = b - a
+    unit = line / line.norm(dim=-1, keepdim=True).clamp(min=1e-300)
+    r = y - a
+    return (r - (r * unit).sum(-1, keepdim=True) * unit).norm(dim=-1)
+
+
 def _gits_table(den, teacher_points, batch, metric, substeps, seed, progress):
     import time
     t0 = time.perf_counter()
@@ -289,12 +298,8 @@ def _gits_table(den, teacher_points, batch, metric, substeps, seed, progress):
             evals += batch * (2 * substeps - (1 if float(tau[i + 1]) == 0 else 0)) + batch
     X = torch.stack(states).flatten(2).cpu()                           # [M, B, d]
     S = torch.stack(slopes).flatten(2).cpu()                           # [M−1, B, d]
-    line = X[-1] - X[0]
-    unit = line / line.norm(dim=-1, keepdim=True).clamp(min=1e-300)
-
     def dev(y: torch.Tensor) -> torch.Tensor:                         # [.., B, d] → [..] mean over B
-        r = y - X[0]
-        return (r - (r * unit).sum(-1, keepdim=True) * unit).norm(dim=-1).mean(-1)
+        return line_deviation(y, X[0], X[-1]).mean(-1)
 
     dev_X = dev(X)
     cost = np.full((M, M), np.inf)

@@ -152,3 +152,28 @@ def test_ld3_heun_differentiable_solve_matches_the_sampler(gmm):
     for solver in ("euler", "heun"):
         assert torch.allclose(P._solve_differentiable(gmm, x, s, solver, None), sample(gmm, x, s, solver=solver),
                               rtol=1e-12, atol=1e-12)
+
+
+def test_line_deviation_by_hand():
+    # two trajectories in 3-D: the first's line is the x axis, the second's the y axis
+    a = torch.zeros(2, 3, dtype=torch.float64)
+    b = torch.tensor([[2.0, 0, 0], [0, 5.0, 0]], dtype=torch.float64)
+    y = torch.tensor([[[1.0, 3.0, 4.0], [7.0, 1.0, 0.0]],
+                      [[5.0, 0.0, 0.0], [0.0, -2.0, 0.0]]], dtype=torch.float64)    # [2 points, B=2, d=3]
+    assert torch.allclose(P.line_deviation(y, a, b), torch.tensor([[5.0, 7.0], [0.0, 0.0]], dtype=torch.float64))
+
+
+def test_teacher_grid_reaches_zero_on_models_that_do():
+    tau = P.teacher_grid(5, 0.0, 3.0)
+    assert tau.numel() == 5 and tau[0] == 3.0 and tau[-1] == 0.0
+
+
+def test_ays_table_has_40_intervals(gmm):
+    table, _ = P._ays_table(gmm, 8, 1, 0, False)
+    assert table.size == 41 and table[0] == gmm.sigma_max and table[-1] == pytest.approx(gmm.sigma_min, rel=1e-12)
+
+
+def test_ld3_soft_ball_moves_the_grid(gmm):
+    plain, _ = P.ld3_sigmas(gmm, 3, "euler", n=16, iterations=20, ref_steps=64)
+    soft, _ = P.ld3_sigmas(gmm, 3, "euler", n=16, iterations=20, ref_steps=64, radius=0.2)
+    assert not torch.allclose(plain, soft)
