@@ -299,3 +299,10 @@ def test_actor_step_size_decays_to_its_final_value_and_fresh_runs_count_from_zer
         assert saved["iteration"] == iterations and len(res.history["budget"]) == iterations
         assert saved["opt_actor"]["param_groups"][0]["lr"] == pytest.approx(lr, rel=1e-12)
         assert 0 < saved["seconds"] <= wall and 0 < res.seconds <= wall
+
+
+def test_training_cost_in_denoiser_evaluations_by_hand():
+    # a bank of 1,024 walks over 21 nodes: a drift and a JVP at each (2 each), and 20 Heun passes
+    assert pc.evaluations(pc.PsiConfig()) == 1024 * (2 * 21 + 20)
+    # fresh rollouts: one batch for the scale and one per iteration; Euler states, no extra passes
+    assert pc.evaluations(pc.PsiConfig(bank=0, iterations=9, batch=4, nodes=5, heun_states=False)) == 10 * 4 * 2 * 6
