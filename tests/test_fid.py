@@ -150,3 +150,11 @@ def test_reference_statistics_over_1_gib_are_refused_by_size(tmp_path):
         f.truncate((1 << 30) + 1)
     with pytest.raises(ArtlibError, match=f"over the limit of {1 << 30}"):
         fid.reference_statistics(big)
+
+
+def test_images_over_256_mib_are_refused_by_size(tmp_path):
+    big = tmp_path / "huge.png"
+    with open(big, "wb") as f:                 # sparse: no disk is written
+        f.truncate((1 << 28) + 1)
+    with pytest.raises(ArtlibError, match=f"over the limit of {1 << 28}"):
+        fid.read_images([big])
