@@ -170,8 +170,9 @@ def read_images(files: list[Path]) -> torch.Tensor:
     import matplotlib.image as mpimg
     imgs = []
     for p in files:
+        path = check_input_file(p, "image", 1 << 28)   # its own message (an ArtlibError is a ValueError)
         try:
-            a = mpimg.imread(check_input_file(p, "image", 1 << 28))
+            a = mpimg.imread(path)
         except (OSError, ValueError, SyntaxError) as e:
             raise ArtlibError(f"image {p} cannot be read ({type(e).__name__})") from None
         a = (a * 255).round().astype(np.uint8) if a.dtype != np.uint8 else a
