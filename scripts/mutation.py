@@ -79,6 +79,7 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("fid", "def folder_batches(folder: str | os.PathLike, batch: int = 64)", "constant 64 -> 65"): "folder_batches' batch default: every caller passes --batch",
     ("fid", "batch: int = 64) -> tuple[np.ndarray, np.ndarray]", "constant 64 -> 65"): "reference_statistics' batch default: every caller passes --batch",
     ("fid", "if comm.world > 1 else", "constant 1 -> 2"): "the progress bar's description: display only",
+    ("fid", "if comm.world > 1 else", "Gt -> LtE"): "the same progress-bar description",
     ("fid", "bar.update(total.n - bar.n)", "Sub -> Add"): "the progress bar's count: display only",
     ("peers", "def many(self, lo, hi, chunk: int = 4096)", "constant 4096 -> 4097"): "samples per denoiser call in the KLUB: the same numbers in other batches",
     ("peers", "n: int = 64, iterations: int = 200, lr: float = 0.05", "constant 200 -> 201"): "ld3's iteration default: artlib.sources passes its own",
