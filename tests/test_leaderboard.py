@@ -1,0 +1,25 @@
+"""The leaderboard's bookkeeping on a hand-made board: winners, ratios, the verdict, the costs."""
+from artlib import leaderboard as lb
+
+
+def _board(solver, error, cost):
+    b = lb.Board(solver, "exact W2")
+    b.error, b.cost = error, cost
+    return b
+
+
+def test_winners_ratios_verdict_and_costs():
+    e = _board("euler", {"EDM (rho=7)": {4: 0.4, 8: 0.2}, "LD3 (L2)": {4: 0.1, 8: 0.1}, "ART-RL": {4: 0.105, 8: 0.05}},
+               {"EDM (rho=7)": (0, 0.0), "LD3 (L2)": (1000, 2.0), "ART-RL": (5000, 3.0)})
+    h = _board("heun", {"EDM (rho=7)": {5: 0.3}, "LD3 (L2)": {5: 0.1}, "ART-RL": {5: 0.2}},
+               {"EDM (rho=7)": (0, 0.0), "LD3 (L2)": (3000, 1.0), "ART-RL": (5000, 3.0)})
+    boards = {"m": {"euler": e, "heun": h}}
+    assert lb.winners(e) == {4: "LD3 (L2)", 8: "ART-RL"}
+    assert lb.against_best_other(e) == {4: 0.105 / 0.1, 8: 0.05 / 0.1}
+    v = lb.verdict_fields(boards)
+    # Euler 1.05 and 0.5 are within 10 % of the best other; Heun's 2.0 is not
+    assert v["status"] == "partly reproduced" and v["key"].startswith("ART-RL 0.77 ×")
+    assert "LD3 (L2) 1, ART-RL 1, of 2" in v["measured"] and "median 2.00×" in v["measured"]
+    # LD3 optimises per solver (costs add); ART-RL's training serves both (counted once)
+    assert lb.cost_rows(boards) == {"EDM (rho=7)": {"m": "0 / ~0 s"}, "LD3 (L2)": {"m": "4k / 3.0 s"},
+                                    "ART-RL": {"m": "5k / 3.0 s"}}
