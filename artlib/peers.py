@@ -33,7 +33,7 @@ from tqdm import tqdm
 
 from .errors import ArtlibError
 from .options import check_K, check_solver
-from .samplers import advance, drift, initial_noise, sample
+from .samplers import advance, drift, initial_noise, random_labels, sample
 from .schedules import edm_sigmas, validate_sigmas
 
 #: σ_end of methods that need a positive smallest noise level, on models whose σ_min is 0.
@@ -288,7 +288,7 @@ def _gits_table(den, teacher_points, batch, metric, substeps, seed, progress):
     M = tau.numel()
     gen = torch.Generator().manual_seed(seed)
     x = initial_noise(den, batch, gen, device=getattr(den, "device", "cpu"))
-    labels = _labels(den, batch, gen)
+    labels = random_labels(den, batch, gen, getattr(den, "device", "cpu"))
     states, slopes, evals = [x], [], 0
     with torch.no_grad():
         for i in tqdm(range(M - 1), disable=not progress, desc="GITS teacher", leave=False):
@@ -310,13 +310,6 @@ def _gits_table(den, teacher_points, batch, metric, substeps, seed, progress):
     return tau, cost, Cost(evals, time.perf_counter() - t0)
 
 
-def _labels(den, n: int, gen: torch.Generator):
-    d = int(getattr(den, "label_dim", 0) or 0)
-    if not d:
-        return None
-    return torch.eye(d, dtype=torch.float64)[torch.randint(d, (n,), generator=gen)].to(getattr(den, "device", "cpu"))
-
-
 # ----------------------------------------------------------------------------------------------
 # Align Your Steps: the KLUB coordinate search
 
@@ -333,7 +326,7 @@ class Klub:
         gen = torch.Generator().manual_seed(seed)
         dev = getattr(den, "device", "cpu")
         z = initial_noise(den, n, gen, device=dev)
-        self.labels = _labels(den, n, gen)
+        self.labels = random_labels(den, n, gen, getattr(den, "device", "cpu"))
         self.x0 = sample(den, z, edm_sigmas(ref_steps, den.sigma_min, den.sigma_max, 7.0), solver="heun",
                          class_labels=self.labels)
         self.eps = torch.randn(self.x0.shape, generator=gen, dtype=torch.float64).to(dev)
@@ -462,7 +455,7 @@ def ld3_sigmas(den, K: int, solver: str = "euler", *, n: int = 64, iterations: i
     gen = torch.Generator().manual_seed(seed)
     dev = getattr(den, "device", "cpu")
     z = initial_noise(den, n, gen, device=dev)
-    labels = _labels(den, n, gen)
+    labels = random_labels(den, n, gen, getattr(den, "device", "cpu"))
     target = sample(den, z, edm_sigmas(ref_steps, den.sigma_min, den.sigma_max, 7.0), solver="heun",
                     class_labels=labels)
     evals = 2 * n * (ref_steps - 1)

@@ -51,7 +51,7 @@ from .denoisers import per_sample
 from .env import ARTEnv
 from .errors import ArtlibError
 from .rl import Diverged, init_mlp, mlp, resume_training, save_training
-from .samplers import initial_noise
+from .samplers import initial_noise, random_labels
 from .options import check_K
 from .schedules import validate_sigmas
 
@@ -216,7 +216,7 @@ def _simulate(env: ARTEnv, warp: Warp, M: int, n: int, generator: torch.Generato
                        ((torch.arange(M, dtype=torch.float64) + off[:, None]) / M).clamp(max=1.0),
                        torch.ones(n, 1, dtype=torch.float64)], 1) * T           # [n, M+2]
     x = initial_noise(env.denoiser, n, generator, device=env.device)
-    labels = _labels(env.denoiser, n, generator, env.device)
+    labels = random_labels(env.denoiser, n, generator, env.device)
     q = []
     with torch.no_grad():
         for k in range(M + 1):
@@ -251,14 +251,6 @@ def rollout(env: ARTEnv, warp: Warp, actor: TableActor, cfg: PsiConfig, n: int,
     """n fresh rollouts under the current policy, Q_eff divided by ``scale`` (no gradients)."""
     frac, dpsi, q = simulate(env, warp, cfg.nodes, n, generator, heun=cfg.heun_states)
     return act(actor, frac, dpsi, q / scale, cfg.policy_std, generator)
-
-
-def _labels(denoiser, n: int, generator: torch.Generator, device) -> torch.Tensor | None:
-    """Random one-hot class labels for a class-conditional model, else None."""
-    d = int(getattr(denoiser, "label_dim", 0) or 0)
-    if not d:
-        return None
-    return torch.eye(d, dtype=torch.float64)[torch.randint(d, (n,), generator=generator)].to(device)
 
 
 @dataclass

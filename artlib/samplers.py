@@ -115,3 +115,12 @@ def initial_noise(denoiser, n: int, generator: torch.Generator | None = None, *,
     ``seeded_batch``."""
     z = torch.randn((n, *denoiser.shape), generator=generator, dtype=torch.float64)
     return (z * getattr(denoiser, "prior_std", denoiser.sigma_max)).to(device)
+
+
+def random_labels(denoiser, n: int, generator: torch.Generator, device="cpu") -> torch.Tensor | None:
+    """n random one-hot class labels [n, label_dim] from ``generator`` for a class-conditional
+    model, else None."""
+    d = int(getattr(denoiser, "label_dim", 0) or 0)
+    if not d:
+        return None
+    return torch.eye(d, dtype=torch.float64)[torch.randint(d, (n,), generator=generator)].to(device)

@@ -13,6 +13,7 @@ from artlib.errors import ArtlibError
 from artlib.io import torch_load
 from artlib.metrics import exact_w2
 from artlib.optimum import optimal_sigmas
+from artlib.samplers import random_labels
 from artlib.schedules import edm_sigmas, uniform_sigmas
 
 TINY = pc.PsiConfig(iterations=6, batch=8, nodes=5, hidden=16, warmup=2, checkpoint_every=2, bank=0)
@@ -258,11 +259,11 @@ def test_rollout_divides_q_by_the_scale(gauss1d):
 
 
 def test_labels_only_for_class_conditional_models(gauss1d):
-    assert pc._labels(gauss1d, 3, torch.Generator(), "cpu") is None
+    assert random_labels(gauss1d, 3, torch.Generator(), "cpu") is None
 
     class Conditional:
         label_dim = 4
-    lab = pc._labels(Conditional(), 6, torch.Generator().manual_seed(0), "cpu")
+    lab = random_labels(Conditional(), 6, torch.Generator().manual_seed(0), "cpu")
     assert lab.shape == (6, 4) and torch.equal(lab.sum(1), torch.ones(6, dtype=torch.float64))
 
 
