@@ -177,3 +177,131 @@ def test_ld3_soft_ball_moves_the_grid(gmm):
     plain, _ = P.ld3_sigmas(gmm, 3, "euler", n=16, iterations=20, ref_steps=64)
     soft, _ = P.ld3_sigmas(gmm, 3, "euler", n=16, iterations=20, ref_steps=64, radius=0.2)
     assert not torch.allclose(plain, soft)
+
+
+def _dmn_by_quadrature(lam: np.ndarray, order: int, trunc: int) -> float:
+    """StepOptim's bound computed independently: each weight J_n = ∫ e^λ ℓ_n(λ) dλ over the step,
+    ℓ_n the Lagrange basis on the step's nodes, by 40-point Gauss–Legendre quadrature."""
+    N = len(lam) - 1
+    xs, ws = np.polynomial.legendre.leggauss(40)
+    loss, c = 0.0, np.zeros(N + 1)
+    for s in range(N):
+        p = min(1 if s in (0, N - 1) else 2 if s in (1, N - 2) else 3, order)
+        nodes = list(range(s - p + 1, s + 1))
+        u = lam[s] + (xs + 1) / 2 * (lam[s + 1] - lam[s])
+        w = ws * (lam[s + 1] - lam[s]) / 2
+        terms = []
+        for n in nodes:
+            basis = np.ones_like(u)
+            for m in nodes:
+                if m != n:
+                    basis *= (u - lam[m]) / (lam[n] - lam[m])
+            terms.append(float(np.sum(w * np.exp(u) * basis)) * math.exp(-lam[n]))
+        if p == 1:
+            loss += abs(terms[0])
+        elif s >= trunc:
+            c[nodes] += terms
+        else:
+            loss += math.sqrt(sum(t * t for t in terms))
+    return loss + float(np.abs(c).sum())
+
+
+@pytest.mark.parametrize("N", [3, 6, 9])
+def test_dmn_objective_equals_lagrange_weights_by_quadrature(N):
+    rng = np.random.default_rng(N)
+    lam = np.concatenate([[-4.4], -4.4 + np.cumsum(rng.uniform(0.3, 2.0, N))])
+    for order in (1, 2, 3):
+        for trunc in (None, 0, 2, N):
+            expect = _dmn_by_quadrature(lam, order, (3 if N <= 7 else 0) if trunc is None else trunc)
+            got = float(P.dmn_objective(torch.from_numpy(lam), order, trunc))
+            assert got == pytest.approx(expect, rel=1e-9), (order, trunc)
+
+
+class _LogSquared:
+    """A stand-in KLUB whose interval cost is log(hi/lo)²: with fixed ends, the geometric grid is
+    the unique minimum of the total."""
+    evaluations = 0
+
+    def many(self, lo, hi):
+        return np.log(np.asarray(hi) / np.asarray(lo)) ** 2
+
+
+def test_ays_search_converges_to_the_minimum_of_a_known_cost():
+    start = edm_sigmas(11, 0.002, 80.0, 7.0)[:-1].numpy()
+    geometric = P.logsnr_sigmas(11, 0.002, 80.0)[:-1].numpy()
+    found = P.ays_search(_LogSquared(), start.copy(), list(range(1, 10)), sweeps=400)
+    np.testing.assert_allclose(found, geometric, rtol=2e-3)
+    one = P.ays_search(_LogSquared(), start.copy(), list(range(1, 10)), sweeps=1)
+    total = lambda p: float(_LogSquared().many(p[1:], p[:-1]).sum())     # noqa: E731
+    assert total(found) < total(one) < total(start)
+    # only the free points move
+    part = P.ays_search(_LogSquared(), start.copy(), [2, 5], sweeps=3)
+    assert np.array_equal(np.delete(part, [2, 5]), np.delete(start, [2, 5])) and not np.array_equal(part, start)
+
+
+def test_ays_table_subdivides_at_log_midpoints(gmm, monkeypatch):
+    # with the known cost the coarse search ends geometric, and the log-midpoints are already optimal
+    monkeypatch.setattr(P, "Klub", lambda den, n, seed: _LogSquared())
+    table, _ = P._ays_table(gmm, 8, 400, 0, False)
+    np.testing.assert_allclose(table, P.logsnr_sigmas(41, gmm.sigma_min, gmm.sigma_max)[:-1].numpy(), rtol=2e-3)
+
+
+def test_ays_reads_its_table_log_linearly_at_k(gmm):
+    # a geometric 41-point table read at K points is the K-point geometric grid
+    table = P.logsnr_sigmas(41, gmm.sigma_min, gmm.sigma_max)[:-1].numpy()
+    P._TABLES.setdefault(gmm, {})[("ays", 3, 99, 7)] = (table, P.Cost(123, 0.5))
+    for K in (2, 5, 11, 41):
+        s, cost = P.ays_sigmas(gmm, K, n=3, sweeps=99, seed=7)
+        assert torch.allclose(s, P.logsnr_sigmas(K, gmm.sigma_min, gmm.sigma_max), rtol=1e-12, atol=0)
+        assert cost.evaluations == 123
+    s, _ = P.ays_sigmas(gmm, 1, n=3, sweeps=99, seed=7)
+    assert s.tolist() == [gmm.sigma_max, 0.0]
+
+
+def test_gits_reads_the_best_path_of_its_table():
+    # a table whose cheapest 3-jump path is 0 → 2 → 5 → 7
+    cost = np.full((8, 8), 10.0)
+    cost[0, 2] = cost[2, 5] = cost[5, 7] = 1.0
+    cost[0, 7] = 0.5                                   # one jump is cheaper, but K fixes the number of jumps
+    for sigma_min, K in ((0.002, 4), (0.0, 3)):        # K − 1 jumps then 0, or K jumps to a teacher that reaches 0
+        den = GaussianDenoiser(sigma_min=sigma_min, sigma_max=10.0)
+        tau = P.teacher_grid(8, sigma_min, 10.0)
+        P._TABLES.setdefault(den, {})[("gits", 8, 2, "l2", 1, 0)] = (tau, cost, P.Cost(9, 0.0))
+        s, spent = P.gits_sigmas(den, K, teacher_points=8, batch=2, metric="l2", substeps=1, gamma=1.0)
+        assert s.tolist() == tau[[0, 2, 5, 7]].tolist() + ([0.0] if sigma_min else []) and spent.evaluations == 9
+        s, _ = P.gits_sigmas(den, K - 2, teacher_points=8, batch=2, metric="l2", substeps=1, gamma=1.0)
+        assert s.tolist()[:2] == [tau[0].item(), tau[7].item()]
+
+
+@pytest.mark.parametrize("metric", ["l2", "dev"])
+def test_gits_cost_matrix_is_the_euler_jump_against_the_teacher(gmm, metric):
+    from artlib.samplers import advance, initial_noise, random_labels
+    tau, cost, spent = P._gits_table(gmm, 7, 16, metric, 2, 3, False)
+    gen = torch.Generator().manual_seed(3)
+    X = [initial_noise(gmm, 16, gen)]
+    labels = random_labels(gmm, 16, gen)
+    t = tau.tolist()
+    for i in range(6):
+        X.append(advance(gmm, X[-1], np.linspace(t[i], t[i + 1], 3).tolist(), solver="heun", class_labels=labels))
+    for i in range(7):
+        for j in range(7):
+            if j <= i:
+                assert cost[i, j] == math.inf
+                continue
+            jump = advance(gmm, X[i], [t[i], t[j]], solver="euler", class_labels=labels)
+            if metric == "l2":
+                expect = (jump - X[j]).norm(dim=1).mean()
+            else:
+                expect = P.line_deviation(jump, X[0], X[-1]).mean() - P.line_deviation(X[j], X[0], X[-1]).mean()
+            assert cost[i, j] == pytest.approx(float(expect), rel=1e-9, abs=1e-12)
+    assert spent.evaluations == 16 * (6 * (2 * 2) + 6)
+
+
+def test_klub_in_batches_equals_one_interval_at_a_time(gmm):
+    klub = P.Klub(gmm, n=16, nodes=5, ref_steps=32)
+    lo, hi = [0.01, 0.3, 2.0], [0.3, 2.0, 9.0]
+    spent = klub.evaluations
+    many = klub.many(lo, hi, chunk=40)
+    assert klub.evaluations - spent == 2 * 16 * 5 * 3
+    np.testing.assert_allclose(many, [klub(a, b) for a, b in zip(lo, hi)], rtol=1e-12)
+    assert np.all(many > 0) and klub(0.3, 0.3) == 0.0
