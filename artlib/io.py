@@ -71,8 +71,11 @@ def check_folder(path: str | os.PathLike, what: str) -> Path:
         raise ArtlibError(f"{what} {path} exists and is not a folder")
     if not path.exists() and not path.parent.is_dir():
         raise ArtlibError(f"{what} {path}: folder {path.parent} does not exist")
-    if not os.access(path if path.exists() else path.parent, os.W_OK | os.X_OK):
-        raise ArtlibError(f"{what} {path}: not writable")
+    where = path if path.exists() else path.parent
+    try:                                   # a real probe: os.access says yes to root on /proc
+        tempfile.TemporaryDirectory(dir=where, prefix=".artlib-probe-").cleanup()
+    except OSError as e:
+        raise ArtlibError(f"{what} {path}: not writable ({e.strerror or e})") from None
     return path
 
 

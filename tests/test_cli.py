@@ -108,6 +108,8 @@ def test_sample_writes_images_per_seed(tmp_path, capsys):
     (["--model", "edm:/nonexistent/net.pkl"], "does not exist"),
     (["--model", "edm:http://example.com/x.pkl"], "only https"),
     (["--model", "digits:components=0"], "components"),
+    (["--outdir", "/proc/x"], "--outdir /proc/x: not writable"),        # os.access would say yes to root
+    (["--workdir", "/proc/w"], "--workdir /proc/w: not writable"),
 ])
 def test_sample_bad_input_exits_2(tmp_path, args, needle):
     base = {"--model": "digits", "--schedule": "edm", "--K": "3", "--seeds": "0-1", "--outdir": str(tmp_path / "o")}

@@ -238,6 +238,7 @@ def test_defaults_are_the_documented_ones():
     assert (cfg.iterations, cfg.batch, cfg.nodes, cfg.rho, cfg.policy_std) == (500, 64, 20, 7.0, 0.5)
     assert (cfg.lr_actor, cfg.lr_actor_final, cfg.lr_critic, cfg.lr_gamma, cfg.gamma0) == (0.03, 0.003, 3e-3, 0.05, 1.0)
     assert (cfg.warmup, cfg.bank, cfg.heun_states, cfg.hidden, cfg.layers) == (30, 1024, True, 128, 3)
+    assert (cfg.seed, cfg.checkpoint_every) == (0, 100)
 
 
 def test_simulate_in_chunks_returns_every_trajectory(gauss1d):
