@@ -84,6 +84,8 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("peers", "def many(self, lo, hi, chunk: int = 4096)", "constant 4096 -> 4097"): "samples per denoiser call in the KLUB: the same numbers in other batches",
     ("peers", "n: int = 64, iterations: int = 200, lr: float = 0.05", "constant 200 -> 201"): "ld3's iteration default: artlib.sources passes its own",
     ("psiclock", "progress: bool = True) -> PsiResult", "True -> False"): "train's progress-bar default: display only",
+    ("psiclock", "chunk: int = 256, heun: bool = True", "constant 256 -> 257"): "simulate's chunk size: the trajectories' draws come in another order from the same generator, identically distributed",
+    ("psiclock", "def clock(self, fine: int = 4096)", "constant 4096 -> 4097"): "the clock's trapezoid resolution: 4097 nodes give the same t(ψ) up to the rule's O(1/4096²) error",
     ("psiclock", "if progress and it % 20 == 0", "constant 20 -> 21"): "how often the progress bar's postfix is refreshed: display only",
     ("psiclock", "if progress and it % 20 == 0", "constant 0 -> 1"): "the same progress-bar refresh",
     ("psiclock", "if progress and it % 20 == 0", "Eq -> NotEq"): "the same progress-bar refresh",
