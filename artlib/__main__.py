@@ -324,7 +324,7 @@ def cmd_sample(a: argparse.Namespace) -> int:
 
     from .io import check_folder
     from .fid import read_images
-    from .models import load_model
+    from .models import load_model, model_identity
     from .options import check_solver, parse_seeds
     from .plotting import image_grid
     from .samplers import generate
@@ -343,7 +343,7 @@ def cmd_sample(a: argparse.Namespace) -> int:
         check_memory(den, a.batch, "--batch")
         sigmas, method = resolve_schedule(a.schedule, den, a.K, solver=a.solver, seed=0)
         from .shards import seeds_digest
-        work = Workdir(a.workdir, {"command": "sample", "model": a.model, "sigmas": sigmas.tolist(), "solver": a.solver,
+        work = Workdir(a.workdir, {"command": "sample", **model_identity(a.model), "sigmas": sigmas.tolist(), "solver": a.solver,
                                    "seeds": seeds_digest(seeds), "shard_size": a.shard_size,
                                    "outdir": str(Path(a.outdir).resolve())}, comm) if a.workdir else None
         outdir = Path(a.outdir)

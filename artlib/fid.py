@@ -156,12 +156,13 @@ def fid_from_moments(m: Moments, ref_mu: np.ndarray, ref_sigma: np.ndarray) -> f
 
 def run_identity(model: str, sigmas: torch.Tensor, solver: str, seeds: list[int], shard_size: int,
                  weights: str | os.PathLike | None) -> dict[str, Any]:
-    """What a FID work folder records of its run (``artlib.shards``): the model, grid, solver,
-    seeds, shard size and the feature network's weights file (path and size)."""
+    """What a FID work folder records of its run (``artlib.shards``): the model (and its file's
+    hash), grid, solver, seeds, shard size and the feature network's weights file (path and size)."""
+    from .models import model_identity
     from .shards import seeds_digest
     net = ({"inception": "torch-fidelity inception-v3-compat (downloaded)"} if weights is None else
            {"inception": str(Path(weights).resolve()), "inception_bytes": Path(weights).stat().st_size})
-    return {"command": "fid", "model": model, "sigmas": sigmas.tolist(), "solver": solver,
+    return {"command": "fid", **model_identity(model), "sigmas": sigmas.tolist(), "solver": solver,
             "seeds": seeds_digest(seeds), "shard_size": shard_size, **net}
 
 

@@ -3,6 +3,9 @@
 Adding a model means adding a branch here (and its module below)."""
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
 import torch
 
 from .denoisers import GaussianDenoiser, load_gmm_npz
@@ -59,3 +62,19 @@ def _build(spec: str):
     if kind == "edm":
         return load_edm(rest)
     raise ArtlibError(f"unknown model {spec!r}; known models: {_MODELS_HELP}")
+
+
+def model_identity(spec: str) -> dict[str, str]:
+    """What a work folder's manifest records of a model (``artlib.shards``): the model string and,
+    when it names a local file (``gmm:``, ``digits-net``, ``edm:PATH``), that file's SHA-256, so a
+    file replaced under the same name is not resumed into. URLs are identified by the string."""
+    kind, _, rest = spec.strip().partition(":")
+    path = {"gmm": rest, "digits-net": rest or str(WEIGHTS), "edm": rest}.get(kind)
+    out = {"model": spec}
+    if path and "://" not in path and Path(path).is_file():
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        out["model_sha256"] = h.hexdigest()
+    return out

@@ -61,6 +61,26 @@ def test_workdir_refuses_another_run_and_stray_shards(tmp_path):
         Workdir(tmp_path / "no" / "such", {})
 
 
+def test_a_model_file_replaced_under_its_name_is_not_resumed_into(tmp_path, capsys):
+    from artlib.models import model_identity
+    mix = tmp_path / "mix.npz"
+    cov = np.tile(np.eye(64) * 0.1, (2, 1, 1))
+    np.savez(mix, weights=np.ones(2), means=np.stack([np.zeros(64), np.ones(64)]), covs=cov, shape=np.array([1, 8, 8]))
+    args = ["sample", "--model", f"gmm:{mix}", "--schedule", "edm", "--K", "3", "--seeds", "0-3",
+            "--outdir", str(tmp_path / "o"), "--workdir", str(tmp_path / "w"), "--quiet"]
+    assert main(args) == 0
+    assert main(args) == 0                                   # the same file: resumed
+    before = model_identity(f"gmm:{mix}")["model_sha256"]
+    np.savez(mix, weights=np.ones(2), means=np.stack([np.zeros(64), -np.ones(64)]), covs=cov, shape=np.array([1, 8, 8]))
+    assert model_identity(f"gmm:{mix}")["model_sha256"] != before
+    capsys.readouterr()
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: --workdir") and "(model_sha256 differ)" in err and len(err.splitlines()) == 1
+    assert set(model_identity("digits-net")) == {"model", "model_sha256"}
+    assert model_identity("edm:https://example.com/x.pkl") == {"model": "edm:https://example.com/x.pkl"}
+
+
 def _fid_args(ref, weights, workdir=None, seeds="0-31", extra=()):
     args = ["fid", "--ref", str(ref), "--model", "digits", "--schedule", "edm", "--K", "4", "--seeds", seeds,
             "--shard-size", "8", "--batch", "4", "--inception-weights", str(weights), "--quiet", *extra]
