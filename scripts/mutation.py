@@ -85,6 +85,8 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("peers", "n: int = 64, iterations: int = 200, lr: float = 0.05", "constant 200 -> 201"): "ld3's iteration default: artlib.sources passes its own",
     ("psiclock", "progress: bool = True) -> PsiResult", "True -> False"): "train's progress-bar default: display only",
     ("psiclock", "chunk: int = 256, heun: bool = True", "constant 256 -> 257"): "simulate's chunk size: the trajectories' draws come in another order from the same generator, identically distributed",
+    ("psiclock", "torch.log(q.clamp(min=1e-300)) / 10", "constant 1e-300 -> 1.5e-300"): "a floor against log(0) in the critic's feature; any tiny value gives the same numbers",
+    ("psiclock", "/ M).clamp(max=1.0)", "constant 1.0 -> 1.5"): "the clamp never binds: the nodes (k + offset)/M are below 1 for k < M and offset < 1",
     ("psiclock", "def clock(self, fine: int = 4096)", "constant 4096 -> 4097"): "the clock's trapezoid resolution: 4097 nodes give the same t(ψ) up to the rule's O(1/4096²) error",
     ("psiclock", "if progress and it % 20 == 0", "constant 20 -> 21"): "how often the progress bar's postfix is refreshed: display only",
     ("psiclock", "if progress and it % 20 == 0", "constant 0 -> 1"): "the same progress-bar refresh",
