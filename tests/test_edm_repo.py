@@ -4,7 +4,8 @@ Set ``ARTLIB_EDM_REPO`` to the clone (git clone https://github.com/NVlabs/edm) t
 are skipped otherwise. A small randomly initialised ``EDMPrecond`` (SongUNet and DhariwalUNet) is
 built from EDM's code, pickled as EDM pickles its snapshots, and checked through our loader, both
 samplers, the one-JVP Q against a finite difference, and the FID command. The paper-smoke
-snapshot (artlib.smoke) must also load through EDM's own ``torch_utils.persistence``. Nothing of
+snapshot (artlib.smoke) must also load through EDM's own ``torch_utils.persistence``, and EDM's
+own samplers in ``generate.py`` must give artlib's images on the same grids. Nothing of
 EDM's code is copied here: it is imported from the user's clone.
 """
 import json
@@ -137,3 +138,47 @@ def test_the_flop_counts_of_edms_networks(edm_modules):
         r = cfg["img_resolution"]
         got = _gflop(lambda: net(torch.randn(1, 3, r, r), torch.ones(1), torch.zeros(1, labels) if labels else None))
         assert got == pytest.approx(EDM_GFLOP[name], rel=1e-4), name
+
+
+def test_edms_own_samplers_equal_artlibs_on_their_grids(edm_modules, tmp_path):
+    # generate.py's edm_sampler (Algorithm 2) and its ablation_sampler with the EDM, VP and VE
+    # discretisations: the same images as artlib's samplers on edm_sigmas, vp_time_sigmas (ρ = 1)
+    # and logsnr_sigmas (VE's geometric σ²), so a grid exported from artlib means the same steps
+    import importlib
+
+    from artlib.models import load_model
+    from artlib.peers import logsnr_sigmas, vp_time_sigmas
+    from artlib.samplers import sample
+    from artlib.schedules import edm_sigmas
+    torch.manual_seed(0)
+    net = edm_modules.EDMPrecond(img_resolution=8, img_channels=3, label_dim=0, model_type="SongUNet",
+                                 model_channels=16, channel_mult=[1, 2], channel_mult_emb=2, num_blocks=1,
+                                 attn_resolutions=[4], dropout=0.0).eval()
+    with torch.no_grad():
+        for p in net.parameters():
+            if p.abs().sum() == 0:
+                p.normal_(0, 0.05)
+    path = tmp_path / "net.pkl"
+    with open(path, "wb") as f:
+        pickle.dump({"ema": net}, f)
+    den = load_model(f"edm:{path}")
+    generate = importlib.import_module("generate")
+    try:
+        assert generate.__file__.startswith(REPO)
+        z = torch.randn(2, 3, 8, 8, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+        K = 5
+        with torch.no_grad():
+            theirs = generate.edm_sampler(net, z, num_steps=K)
+            ours = sample(den, z * 80.0, edm_sigmas(K, 0.002, 80.0), solver="heun")
+            assert torch.allclose(ours, theirs, rtol=1e-5, atol=1e-5)
+            grids = {"edm": edm_sigmas(K, 0.002, 80.0), "vp": vp_time_sigmas(K, 0.002, 80.0, rho=1.0),
+                     "ve": logsnr_sigmas(K, 0.002, 80.0)}
+            for disc, grid in grids.items():
+                for solver in ("euler", "heun"):
+                    theirs = generate.ablation_sampler(net, z, num_steps=K, sigma_min=0.002, sigma_max=80.0,
+                                                       solver=solver, discretization=disc, schedule="linear",
+                                                       scaling="none")
+                    ours = sample(den, z * float(grid[0]), grid, solver=solver)
+                    assert torch.allclose(ours, theirs, rtol=1e-5, atol=1e-5), (disc, solver)
+    finally:
+        sys.modules.pop("generate", None)
