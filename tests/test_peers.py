@@ -232,7 +232,9 @@ def test_ays_search_converges_to_the_minimum_of_a_known_cost():
     found = P.ays_search(_LogSquared(), start.copy(), list(range(1, 10)), sweeps=400)
     np.testing.assert_allclose(found, geometric, rtol=2e-3)
     one = P.ays_search(_LogSquared(), start.copy(), list(range(1, 10)), sweeps=1)
-    total = lambda p: float(_LogSquared().many(p[1:], p[:-1]).sum())     # noqa: E731
+
+    def total(p):
+        return float(_LogSquared().many(p[1:], p[:-1]).sum())
     assert total(found) < total(one) < total(start)
     # only the free points move
     part = P.ays_search(_LogSquared(), start.copy(), [2, 5], sweeps=3)
