@@ -41,6 +41,9 @@ TESTS = {
     "metrics": ["tests/test_metrics.py", "tests/test_samplers.py"],
     "fid": ["tests/test_fid.py", "tests/test_distributed.py"],
     "peers": ["tests/test_peers.py", "tests/test_sources.py"],
+    "sources": ["tests/test_sources.py"],
+    "leaderboard": ["tests/test_leaderboard.py"],
+    "report": ["tests/test_report.py"],
 }
 
 #: (module, a fragment of the mutated line's source, description) of mutants that cannot change
