@@ -222,3 +222,27 @@ def test_fit_net_is_deterministic_and_round_trips(tmp_path):
     assert torch.equal(den(x, 1.0), EDMDenoiser(a)(x, 1.0))
     with pytest.raises(ArtlibError, match="fit-net"):
         load_net(tmp_path / "missing.pt")
+
+
+def test_endpoint_rmse_on_a_gaussian_is_its_closed_form():
+    # For N(0, c² I) data dx/dσ = σ x/(c² + σ²): the flow scales x by √(c² + σ²), an Euler step by
+    # 1 + h a and a Heun step by 1 + h (a + b + h a b)/2 (a, b the slopes at both ends, h < 0),
+    # the last step into σ = 0 being Euler's
+    import math
+
+    from artlib.denoisers import GaussianDenoiser
+    from artlib.schedules import edm_sigmas
+    c, T = 0.7, 20.0
+    den = GaussianDenoiser(c=c, dim=8, sigma_min=0.002, sigma_max=T)
+    ref = ex.reference_solve(den, range(32), ref_steps=512)
+    assert torch.allclose(ref.ref, ref.x0 * c / math.sqrt(c * c + T * T), rtol=1e-4)   # measured 2.5e-5
+    s = edm_sigmas(6, 0.002, T).tolist()
+    slope = [v / (c * c + v * v) for v in s]
+    euler = math.prod(1 + (s[k + 1] - s[k]) * slope[k] for k in range(6))
+    heun = math.prod(1 + (s[k + 1] - s[k]) * slope[k] if k == 5 else
+                     1 + (s[k + 1] - s[k]) * (slope[k] + slope[k + 1] + (s[k + 1] - s[k]) * slope[k] * slope[k + 1]) / 2
+                     for k in range(6))
+    for solver, gain in (("euler", euler), ("heun", heun)):
+        err, x = ex.endpoint_rmse(den, torch.tensor(s, dtype=torch.float64), ref, solver)
+        assert torch.allclose(x, ref.x0 * gain, rtol=1e-12)
+        assert err == pytest.approx(float((ref.x0 * gain - ref.ref).pow(2).mean().sqrt()), rel=1e-9)
