@@ -121,7 +121,7 @@ def generated_moments(den, sigmas: torch.Tensor, solver: str, seeds: list[int], 
     shards = shard_ranges(len(seeds), shard_size)
     bar = tqdm(total=len(seeds), unit="img", disable=not (progress and comm.main),
                desc=f"{solver} sampling + Inception" + (f" ({comm.world} processes)" if comm.world > 1 else ""))
-    total = Moments(0, np.zeros(0), np.zeros((0, 0)))
+    total = None                                      # rank 0's running moments
     for first in range(0, len(shards), comm.world):
         i, feats = first + comm.rank, None
         if i < len(shards) and workdir is not None and workdir.has(i):
@@ -140,7 +140,7 @@ def generated_moments(den, sigmas: torch.Tensor, solver: str, seeds: list[int], 
         if comm.main:
             for f in parts:
                 if f is not None:
-                    total = total + Moments.of(f)
+                    total = Moments.of(f) if total is None else total + Moments.of(f)
             bar.update(total.n - bar.n)
     bar.close()
     return total if comm.main else None
