@@ -53,7 +53,7 @@ def run(den, nfe_list, solver: str, *, methods: dict[str, str] | None = None, le
     exact = isinstance(den, GaussianDenoiser)
     if not exact and reference is None:
         reference = reference_solve(den, range(n), ref_steps=ref_steps)
-    board = Board(solver, "exact W2" if exact else f"endpoint RMSE ({n} seeds)")
+    board = Board(solver, "exact W2" if exact else f"endpoint RMSE ({reference.x0.shape[0]} seeds)")
 
     def score(s: torch.Tensor) -> float:
         return exact_w2(den, s, solver) if exact else endpoint_rmse(den, s, reference, solver)[0]

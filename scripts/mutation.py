@@ -42,7 +42,7 @@ TESTS = {
     "fid": ["tests/test_fid.py", "tests/test_distributed.py"],
     "peers": ["tests/test_peers.py", "tests/test_sources.py"],
     "sources": ["tests/test_sources.py"],
-    "leaderboard": ["tests/test_leaderboard.py"],
+    "leaderboard": ["tests/test_leaderboard.py", "tests/test_leaderboard_run.py"],
     "report": ["tests/test_report.py"],
 }
 
