@@ -76,12 +76,11 @@ class Learned:
 
     @property
     def evaluations(self) -> int:
-        """Denoiser evaluations the training spent (a JVP counted as one more): ψ clock exactly
-        (``psiclock.evaluations``); t clock its rollouts' forward passes and JVPs plus distillation's."""
+        """Denoiser evaluations the training spent (a JVP counted as one more): ψ clock
+        ``psiclock.evaluations``; t clock ``rl.evaluations`` plus distillation's rollouts."""
         if isinstance(self.run, PsiResult):
             return psiclock.evaluations(self.run.config)
-        cfg = self.run.config
-        return 2 * self.env.K * (cfg.iterations * cfg.batch + cfg.distill_rollouts)
+        return self.run.evaluations + 2 * self.env.K * self.run.config.distill_rollouts
 
     def at(self, K: int) -> torch.Tensor:
         """The learned clock as a K-step grid (the Table 3 re-use rule) [K+1]."""

@@ -332,7 +332,7 @@ class Klub:
         self.eps = torch.randn(self.x0.shape, generator=gen, dtype=torch.float64).to(dev)
         self.eps2 = torch.randn(self.x0.shape, generator=gen, dtype=torch.float64).to(dev)
         self.gl_x, self.gl_w = np.polynomial.legendre.leggauss(nodes)
-        self.evaluations = 2 * n * (ref_steps - 1)
+        self.evaluations = n * (2 * ref_steps - 1)                   # the Heun solve: 2K − 1 per path
 
     @torch.no_grad()
     def __call__(self, lo: float, hi: float) -> float:
@@ -458,7 +458,7 @@ def ld3_sigmas(den, K: int, solver: str = "euler", *, n: int = 64, iterations: i
     labels = random_labels(den, n, gen, getattr(den, "device", "cpu"))
     target = sample(den, z, edm_sigmas(ref_steps, den.sigma_min, den.sigma_max, 7.0), solver="heun",
                     class_labels=labels)
-    evals = 2 * n * (ref_steps - 1)
+    evals = n * (2 * ref_steps - 1)                                    # the teacher: Heun, 2K − 1 per path
     init = edm_sigmas(K, den.sigma_min, den.sigma_max, 7.0)
     if K == 1:
         return init, Cost(evals, time.perf_counter() - t0)

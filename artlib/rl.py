@@ -326,8 +326,18 @@ class TrainResult:
     critic: Critic
     gamma: float
     config: TrainConfig
+    evaluations: int
+    """Denoiser evaluations the training spent (``evaluations``)."""
     history: dict[str, list[float]] = field(default_factory=dict)
     seconds: float = 0.0
+
+
+def evaluations(cfg: TrainConfig, K: int) -> int:
+    """Denoiser evaluations ``train`` spends on K clock steps, a JVP counted as one more: a forward
+    pass and a JVP per step of each rollout and, when γ₀, its step or the value unit is left to the
+    model (None), the calibration rollouts under the identity clock (K steps and the end point)."""
+    calibrate = None in (cfg.gamma0, cfg.gamma_scale, cfg.value_unit)
+    return 2 * K * cfg.iterations * cfg.batch + (2 * cfg.distill_rollouts * (K + 1) if calibrate else 0)
 
 
 def train(cfg: TrainConfig, env: ARTEnv, *, checkpoint: str | os.PathLike | None = None,
@@ -392,4 +402,4 @@ def train(cfg: TrainConfig, env: ARTEnv, *, checkpoint: str | os.PathLike | None
         if checkpoint is not None and (done % cfg.checkpoint_every == 0 or done == cfg.iterations):
             save_training(checkpoint, {"K": env.K}, cfg, nets, gen, iteration=done, gamma=gamma,
                           history=history, seconds=spent + time.perf_counter() - t0)
-    return TrainResult(actor, critic, gamma, eff, history, spent + time.perf_counter() - t0)
+    return TrainResult(actor, critic, gamma, eff, evaluations(cfg, env.K), history, spent + time.perf_counter() - t0)

@@ -65,7 +65,7 @@ def _optimal(den, K, solver, seed, o, progress):
     from .optimum import optimal_sigmas
     n, fine = int(o["n"]), int(o["fine_steps"])
     s = optimal_sigmas(den, K, n=n, fine_steps=fine, seed=seed)
-    return s, n * fine * 2   # one forward and one JVP per fine step and path
+    return s, n * (4 * fine + 1)   # per path: a Heun solve (2·fine − 1) and a forward + JVP at its fine + 1 points
 
 
 def _ays(den, K, solver, seed, o, progress):

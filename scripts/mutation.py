@@ -87,6 +87,12 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("peers", "def many(self, lo, hi, chunk: int = 4096)", "constant 4096 -> 4097"): "samples per denoiser call in the KLUB: the same numbers in other batches",
     ("peers", "n: int = 64, iterations: int = 200, lr: float = 0.05", "constant 200 -> 201"): "ld3's iteration default: artlib.sources passes its own",
     ("psiclock", "progress: bool = True) -> PsiResult", "True -> False"): "train's progress-bar default: display only",
+    ("sources", "@dataclass(frozen=True)", "True -> False"): "frozen=True on Source and Spec guards against assignment; no code assigns to them",
+    ("sources", "progress: bool = False) -> tuple[torch.Tensor", "False -> True"): "build's progress-bar default: display only",
+    ("sources", "def build(spec: Spec | str, den, K: int, *, solver: str = \"euler\", seed: int = 0", "constant 0 -> 1"): "build's default seed: every caller (the CLI, the leaderboard) passes its seed",
+    ("leaderboard", "n: int = 256, ref_steps: int = 512, seed: int = 0", "constant 256 -> 257"): "run's default n: the leaderboard notebook passes n, ref_steps and seed",
+    ("leaderboard", "n: int = 256, ref_steps: int = 512, seed: int = 0", "constant 512 -> 513"): "run's default ref_steps: the notebook passes it",
+    ("leaderboard", "n: int = 256, ref_steps: int = 512, seed: int = 0", "constant 0 -> 1"): "run's default seed: the notebook passes it",
     ("psiclock", "chunk: int = 256, heun: bool = True", "constant 256 -> 257"): "simulate's chunk size: the trajectories' draws come in another order from the same generator, identically distributed",
     ("psiclock", "torch.log(q.clamp(min=1e-300)) / 10", "constant 1e-300 -> 1.5e-300"): "a floor against log(0) in the critic's feature; any tiny value gives the same numbers",
     ("psiclock", "/ M).clamp(max=1.0)", "constant 1.0 -> 1.5"): "the clamp never binds: the nodes (k + offset)/M are below 1 for k < M and offset < 1",
@@ -96,14 +102,25 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("psiclock", "if progress and it % 20 == 0", "Eq -> NotEq"): "the same progress-bar refresh",
 }
 
+#: Functions that only draw figures: their constants are sizes, margins and marker styles, which no
+#: value-level test can judge. The browser test checks each figure is drawn (pixel spread), and
+#: every page is looked at; they are left out of the mutants, and the report says so.
+FIGURES = {
+    "report": {"plot_error_vs_nfe", "log_ticks", "plot_grids", "legend_below", "sample_blocks"},
+    "leaderboard": {"plot_boards", "plot_grids"},
+}
+
 _SWAP = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult, ast.Pow: ast.Mult}
 _CMP = {ast.Lt: ast.GtE, ast.GtE: ast.Lt, ast.Gt: ast.LtE, ast.LtE: ast.Gt, ast.Eq: ast.NotEq, ast.NotEq: ast.Eq}
 
 
-def _skip(node: ast.AST, parents: dict) -> bool:
-    """Docstrings, annotations, error messages and dataclass field docs are not behaviour."""
+def _skip(node: ast.AST, parents: dict, figures=frozenset()) -> bool:
+    """Docstrings, annotations, error messages, dataclass field docs and figure-drawing functions
+    (``figures``) are not behaviour that a value-level test can check."""
     p = parents.get(node)
     while p is not None:
+        if isinstance(p, ast.FunctionDef) and p.name in figures:
+            return True
         if isinstance(p, (ast.JoinedStr, ast.Raise)) or (isinstance(p, ast.Expr) and isinstance(p.value, ast.Constant)):
             return True
         if isinstance(p, ast.AnnAssign) and node is not p.value and _within(node, p.annotation, parents):
@@ -120,13 +137,14 @@ def _within(node, root, parents) -> bool:
     return False
 
 
-def mutants(source: str) -> list[tuple[int, int, str]]:
-    """All (node index, line, description) mutation sites of a module."""
+def mutants(source: str, figures=frozenset()) -> list[tuple[int, int, str]]:
+    """All (node index, line, description) mutation sites of a module, outside the functions named
+    in ``figures``."""
     tree = ast.parse(source)
     parents = {c: p for p in ast.walk(tree) for c in ast.iter_child_nodes(p)}
     out = []
     for i, node in enumerate(ast.walk(tree)):
-        if _skip(node, parents):
+        if _skip(node, parents, figures):
             continue
         if isinstance(node, ast.BinOp) and type(node.op) in _SWAP:
             out.append((i, node.lineno, f"{type(node.op).__name__} -> {_SWAP[type(node.op)].__name__}"))
@@ -201,7 +219,8 @@ def main(argv=None) -> int:
     jobs = []
     for m in a.modules:
         source = (ROOT / "artlib" / f"{m}.py").read_text()
-        sites = [s for s in mutants(source) if not is_equivalent(m, source.splitlines()[s[1] - 1], s[2])]
+        sites = [s for s in mutants(source, FIGURES.get(m, frozenset()))
+                 if not is_equivalent(m, source.splitlines()[s[1] - 1], s[2])]
         if a.quick:
             sites = rng.sample(sites, min(a.sample, len(sites)))
         jobs += [(m, *s) for s in sites]
@@ -215,6 +234,9 @@ def main(argv=None) -> int:
                 print(f"survived: artlib/{module}.py:{line}: {what}", flush=True)
     for m, (k, n) in per.items():
         print(f"  {m:10s} killed {k} of {n}" + (f" ({100 * k / n:.0f}%)" if n else ""))
+    for m, names in FIGURES.items():
+        if m in a.modules:
+            print(f"  not mutated: artlib/{m}.py figure functions {', '.join(sorted(names))}")
     for (m, frag, what), why in EQUIVALENT.items():
         print(f"  equivalent: artlib/{m}.py `{frag}`: {what}: {why}")
     k, n = sum(v[0] for v in per.values()), sum(v[1] for v in per.values())

@@ -35,3 +35,28 @@ def digits_ref(inception_weights, tmp_path_factory):
     from artlib.standins import held_out
     held = torch.from_numpy(to_uint8(held_out("digits")[:64].numpy())).permute(0, 3, 1, 2)
     return reference_npz(tmp_path_factory.mktemp("ref") / "digits-ref.npz", inception_weights, held)
+
+
+class CountingDenoiser:
+    """A denoiser that counts the samples it is called on: a forward pass, a JVP (one call on the
+    dual batch) and a backward pass through its output (a hook) each count once per sample, the
+    cost convention of ``artlib.peers.Cost``."""
+
+    def __init__(self, den):
+        self.den, self.samples = den, 0
+        self.sigma_min, self.sigma_max, self.shape = den.sigma_min, den.sigma_max, den.shape
+        self.prior_std = den.prior_std
+
+    def __call__(self, x, sigma, class_labels=None):
+        n = x.shape[0]
+        self.samples += n
+        out = self.den(x, sigma, class_labels)
+        if out.requires_grad:
+            out.register_hook(lambda g: setattr(self, "samples", self.samples + n))
+        return out
+
+
+@pytest.fixture
+def counting():
+    """``CountingDenoiser``: wrap a denoiser to count the work done on it."""
+    return CountingDenoiser

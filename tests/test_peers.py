@@ -142,7 +142,7 @@ def test_ld3_lowers_the_endpoint_error_below_its_edm_start(gmm):
     edm = edm_sigmas(4, gmm.sigma_min, gmm.sigma_max, 7.0)
     # seeds 0..63 differ from ld3's own training noises: a held-out check
     assert endpoint_rmse(gmm, s, ref, "euler")[0] < 0.8 * endpoint_rmse(gmm, edm, ref, "euler")[0]
-    assert cost.evaluations == 2 * 64 * 255 + 60 * 2 * 64 * 4
+    assert cost.evaluations == 64 * (2 * 256 - 1) + 60 * 2 * 64 * 4
 
 
 def test_ld3_heun_differentiable_solve_matches_the_sampler(gmm):

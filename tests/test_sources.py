@@ -91,3 +91,18 @@ def test_evaluate_sample_and_fid_take_peer_methods_and_check_them_first(capsys, 
                 ["sample", "--model", "digits", "--K", "3", "--outdir", str(tmp_path / "o")]):
         assert main(cmd + ["--schedule", "ays:sweeps=0"]) == 2
         assert "sweeps must be" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("spec", ["optimal:n=8,fine_steps=16", "gits:points=7,batch=4", "ld3:n=4,iterations=3",
+                                  "ays:n=4,sweeps=1"])
+def test_the_reported_cost_is_the_denoiser_work_done(gmm, counting, spec):
+    den = counting(gmm)
+    _, prov = sources.build(spec, den, 3)
+    assert prov["cost"]["evaluations"] == den.samples > 0
+
+
+def test_every_source_has_its_documented_defaults():
+    assert sources.parse("optimal").options == {"n": 256, "fine_steps": 512}
+    assert sources.parse("ays").options == {"n": 256, "sweeps": 6}
+    assert sources.parse("ld3").options == {"n": 64, "iterations": 200, "lr": 0.05, "radius": 0.0}
+    assert sources.parse("gits").options == {"points": 61, "batch": 256, "gamma": 1.15, "l2": 0}
