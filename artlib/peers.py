@@ -44,8 +44,8 @@ SIGMA_END_FLOOR = 0.002
 class Cost:
     """What a schedule optimiser spent: denoiser evaluations (forward; a backward counts as one
     more) and wall-clock seconds."""
-    evaluations: int = 0
-    seconds: float = 0.0
+    evaluations: int
+    seconds: float
 
 
 def sigma_end(sigma_min: float) -> float:
@@ -203,7 +203,7 @@ def dmn_sigmas(K: int, sigma_min: float, sigma_max: float, order: int = 3) -> to
 # GITS: dynamic programme on a teacher grid
 
 
-def gits_path(cost: np.ndarray, jumps: int, gamma: float = 1.15) -> list[int]:
+def gits_path(cost: np.ndarray, jumps: int, gamma: float) -> list[int]:
     """Indices 0 = p_0 < … < p_jumps = M−1 minimising Σ_m γ^m C[p_m, p_{m+1}] (C [M, M], only
     i < j used), by dynamic programming from the end; ties go to the smaller index."""
     M = cost.shape[0]

@@ -3,7 +3,6 @@ the notebooks. A spec is checked (name, option names and ranges) by ``parse`` be
 turned into a grid by ``build``, which also reports the method's provenance and cost."""
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -21,8 +20,6 @@ class Source:
     build: Callable[..., tuple[torch.Tensor, int]]
     defaults: dict[str, float] = field(default_factory=dict)
     ranges: dict[str, tuple[float, float, bool]] = field(default_factory=dict)   # (lo, hi, integer)
-    label: str = ""
-    needs_model: bool = True
 
 
 def _closed(f):
@@ -88,25 +85,23 @@ def _ld3(den, K, solver, seed, o, progress):
     return s, cost.evaluations
 
 
-INF = math.inf
 SOURCES: dict[str, Source] = {
-    "uniform": Source(_closed(_uniform), label="Uniform", needs_model=False),
-    "edm": Source(_closed(_edm), {"rho": 7.0}, {"rho": (0.01, 1000, False)}, "EDM", needs_model=False),
+    "uniform": Source(_closed(_uniform)),
+    "edm": Source(_closed(_edm), {"rho": 7.0}, {"rho": (0.01, 1000, False)}),
     "optimal": Source(_optimal, {"n": 256, "fine_steps": 512},
-                      {"n": (1, 10 ** 6, True), "fine_steps": (2, 10 ** 5, True)}, "Closed-form optimum"),
-    "logsnr": Source(_closed(_logsnr), label="logSNR-uniform", needs_model=False),
-    "time-uniform": Source(_closed(_time(1.0)), label="time-uniform (DPM-Solver)", needs_model=False),
-    "time-quadratic": Source(_closed(_time(2.0)), label="time-quadratic (DPM-Solver)", needs_model=False),
-    "ays-gauss": Source(_closed(_ays_gauss), {"c": 0.5}, {"c": (1e-6, 1e6, False)}, "AYS closed form (Gaussian)",
-                        needs_model=False),
-    "ays": Source(_ays, {"n": 256, "sweeps": 6}, {"n": (2, 10 ** 6, True), "sweeps": (1, 1000, True)}, "AYS"),
+                      {"n": (1, 10 ** 6, True), "fine_steps": (2, 10 ** 5, True)}),
+    "logsnr": Source(_closed(_logsnr)),
+    "time-uniform": Source(_closed(_time(1.0))),
+    "time-quadratic": Source(_closed(_time(2.0))),
+    "ays-gauss": Source(_closed(_ays_gauss), {"c": 0.5}, {"c": (1e-6, 1e6, False)}),
+    "ays": Source(_ays, {"n": 256, "sweeps": 6}, {"n": (2, 10 ** 6, True), "sweeps": (1, 1000, True)}),
     "gits": Source(_gits, {"points": 61, "batch": 256, "gamma": 1.15, "l2": 0},
                    {"points": (3, 1000, True), "batch": (1, 10 ** 6, True), "gamma": (1e-3, 1e3, False),
-                    "l2": (0, 1, True)}, "GITS"),
-    "dmn": Source(_closed(_dmn), {"order": 3}, {"order": (1, 3, True)}, "DMN", needs_model=False),
+                    "l2": (0, 1, True)}),
+    "dmn": Source(_closed(_dmn), {"order": 3}, {"order": (1, 3, True)}),
     "ld3": Source(_ld3, {"n": 64, "iterations": 200, "lr": 0.05, "radius": 0.0},
                   {"n": (1, 10 ** 5, True), "iterations": (1, 10 ** 6, True), "lr": (1e-6, 10, False),
-                   "radius": (0, 1, False)}, "LD3 (direct, L2)"),
+                   "radius": (0, 1, False)}),
 }
 
 

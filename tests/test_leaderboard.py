@@ -23,3 +23,30 @@ def test_winners_ratios_verdict_and_costs():
     # LD3 optimises per solver (costs add); ART-RL's training serves both (counted once)
     assert lb.cost_rows(boards) == {"EDM (rho=7)": {"m": "0 / ~0 s"}, "LD3 (L2)": {"m": "4k / 3.0 s"},
                                     "ART-RL": {"m": "5k / 3.0 s"}}
+
+
+def test_gap_ranking_and_the_verdicts_bounds():
+    e = _board("euler", {"EDM (rho=7)": {4: 0.4, 8: 0.2, 16: 0.1}, "LD3 (L2)": {4: 0.1, 8: 0.1, 16: 0.05},
+                         "ART-RL": {4: 0.12, 8: 0.2, 16: 0.05}}, {})
+    assert lb.gap_to(e, "ART-RL", "LD3 (L2)") == {4: 0.12 / 0.1, 8: 2.0, 16: 1.0}
+    # LD3 wins 2 cells (a tie goes to the first row), EDM 1: the ranking lists the larger count first
+    e.error["EDM (rho=7)"][8] = 0.05
+    assert "cells won (model × NFE) — LD3 (L2) 2, EDM (rho=7) 1, of 3." in lb.summary({"m": {"euler": e}})
+    assert lb.verdict_fields({"m": {"euler": e}})["status"] == "partly reproduced"      # 1.2, 4 and 1.0×
+    # within 10 % of the best other by default: 1.1× is, 1.2× is not
+    for ratio, status in ((1.1, "reproduced"), (1.2, "not reproduced")):
+        one = _board("euler", {"LD3 (L2)": {4: 0.1}, "ART-RL": {4: 0.1 * ratio}}, {})
+        assert lb.verdict_fields({"m": {"euler": one}})["status"] == status
+        assert lb.verdict_fields({"m": {"euler": one}}, within=1.25)["status"] == "reproduced"
+
+
+def test_run_adds_seconds_per_nfe_and_counts_a_shared_table_once(monkeypatch):
+    from artlib.models import load_model
+
+    def timed(spec, den, K, **kw):                     # every build takes 0.25 s and 10 evaluations
+        s, prov = build(spec, den, K, **kw)
+        return s, {**prov, "cost": {"evaluations": 10, "seconds": 0.25}}
+    build = lb.build
+    monkeypatch.setattr(lb, "build", timed)
+    b = lb.run(load_model("gauss1d"), [2, 4, 8], "euler", methods={"EDM (rho=7)": "edm", "GITS": "gits:points=11,batch=2"})
+    assert b.cost == {"EDM (rho=7)": (30, 0.75), "GITS": (10, 0.25)}

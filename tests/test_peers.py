@@ -96,7 +96,7 @@ def test_gits_dynamic_programme_finds_the_best_discounted_path():
                    key=lambda mid: sum(gamma ** m * C[a, b] for m, (a, b) in enumerate(zip((0,) + mid, mid + (8,)))))
         assert P.gits_path(C, jumps, gamma) == [0, *best, 8]
     with pytest.raises(ArtlibError, match="jumps"):
-        P.gits_path(C, 9)
+        P.gits_path(C, 9, 1.15)
 
 
 def test_gits_on_a_mixture_picks_teacher_points_and_beats_uniform(gmm):
@@ -307,3 +307,38 @@ def test_klub_in_batches_equals_one_interval_at_a_time(gmm):
     assert klub.evaluations - spent == 2 * 16 * 5 * 3
     np.testing.assert_allclose(many, [klub(a, b) for a, b in zip(lo, hi)], rtol=1e-12)
     assert np.all(many > 0) and klub(0.3, 0.3) == 0.0
+
+
+def test_defaults_are_the_documented_ones_and_agree_with_the_sources_table():
+    import inspect
+
+    from artlib.sources import SOURCES
+
+    def defaults(f):
+        return {k: p.default for k, p in inspect.signature(f).parameters.items() if p.default is not p.empty}
+    assert defaults(P.vp_time_sigmas) == {"rho": 1.0, "eps_s": 1e-3}              # DPM-Solver's ε_s
+    assert defaults(P.ays_gauss_sigmas) == {"c": 0.5}
+    assert defaults(P.dmn_objective) == {"order": 3, "trunc": None}
+    assert defaults(P.dmn_sigmas) == {"order": 3} and SOURCES["dmn"].defaults == {"order": 3}
+    # GITS: its repository's CIFAR-10 settings
+    g = defaults(P.gits_sigmas)
+    assert g == {"teacher_points": 61, "batch": 256, "metric": "dev", "gamma": 1.15, "substeps": 4, "seed": 0,
+                 "progress": False}
+    assert SOURCES["gits"].defaults == {"points": g["teacher_points"], "batch": g["batch"], "gamma": g["gamma"], "l2": 0}
+    assert defaults(P.Klub) == {"n": 256, "nodes": 8, "seed": 0, "ref_steps": 256}
+    a = defaults(P.ays_sigmas)
+    assert a == {"n": 256, "sweeps": 6, "seed": 0, "progress": False} and defaults(P.ays_search)["candidates"] == 11
+    assert SOURCES["ays"].defaults == {"n": a["n"], "sweeps": a["sweeps"]}
+    d = defaults(P.ld3_sigmas)
+    assert d == {"solver": "euler", "n": 64, "iterations": 200, "lr": 0.05, "radius": 0.0, "ref_steps": 256, "seed": 0,
+                 "progress": False}
+    assert SOURCES["ld3"].defaults == {k: d[k] for k in ("n", "iterations", "lr", "radius")}
+
+
+def test_the_reported_seconds_are_the_time_spent(gmm):
+    import time
+    for build in (lambda: P.gits_sigmas(gmm, 3, teacher_points=7, batch=4), lambda: P.ays_sigmas(gmm, 3, n=4, sweeps=1),
+                  lambda: P.ld3_sigmas(gmm, 3, n=4, iterations=2, ref_steps=16)):
+        t0 = time.perf_counter()
+        _, cost = build()
+        assert 0 < cost.seconds <= time.perf_counter() - t0

@@ -45,7 +45,8 @@ def test_every_method_gives_a_valid_grid_on_gauss1d(name, gauss1d):
              "optimal": "optimal:n=16,fine_steps=64"}
     s, prov = sources.build(small.get(name, name), gauss1d, 4, solver="heun")
     assert s.numel() == 5 and s[0] == gauss1d.sigma_max and s[-1] == 0 and torch.all(s[1:] < s[:-1])
-    assert prov["cost"]["evaluations"] >= 0 and (prov["cost"]["evaluations"] > 0) == sources.SOURCES[name].needs_model
+    # the four methods that query the model spend evaluations; the closed forms none
+    assert prov["cost"]["evaluations"] >= 0 and (prov["cost"]["evaluations"] > 0) == (name in small)
 
 
 def test_schedule_command_writes_json_and_sigmas(tmp_path, capsys):
@@ -106,3 +107,28 @@ def test_every_source_has_its_documented_defaults():
     assert sources.parse("ays").options == {"n": 256, "sweeps": 6}
     assert sources.parse("ld3").options == {"n": 64, "iterations": 200, "lr": 0.05, "radius": 0.0}
     assert sources.parse("gits").options == {"points": 61, "batch": 256, "gamma": 1.15, "l2": 0}
+
+
+#: every option's allowed range (lo, hi, integers only), as the CLI help and the book state them
+RANGES = {("edm", "rho"): (0.01, 1000, False), ("optimal", "n"): (1, 1e6, True), ("optimal", "fine_steps"): (2, 1e5, True),
+          ("ays-gauss", "c"): (1e-6, 1e6, False), ("ays", "n"): (2, 1e6, True), ("ays", "sweeps"): (1, 1000, True),
+          ("gits", "points"): (3, 1000, True), ("gits", "batch"): (1, 1e6, True), ("gits", "gamma"): (1e-3, 1e3, False),
+          ("gits", "l2"): (0, 1, True), ("dmn", "order"): (1, 3, True), ("ld3", "n"): (1, 1e5, True),
+          ("ld3", "iterations"): (1, 1e6, True), ("ld3", "lr"): (1e-6, 10, False), ("ld3", "radius"): (0, 1, False)}
+
+
+def test_every_option_accepts_its_range_and_refuses_outside_it():
+    assert set(RANGES) == {(n, k) for n, s in sources.SOURCES.items() for k in s.ranges}
+    assert all(set(s.ranges) == set(s.defaults) for s in sources.SOURCES.values())
+    for (name, key), (lo, hi, integer) in RANGES.items():
+        for ok in (lo, hi):
+            assert sources.parse(f"{name}:{key}={ok:.12g}").options[key] == ok
+        for bad in (lo - max(abs(lo) * 0.5, 1e-9) if lo else -1, hi * 1.5 + 1):
+            with pytest.raises(ArtlibError, match=f"{key} must be {'an integer' if integer else 'a number'} from"):
+                sources.parse(f"{name}:{key}={bad:.12g}")
+        inside = lo + (hi - lo) / 3 if hi - lo > 1 else (lo + hi) / 2
+        if integer:
+            with pytest.raises(ArtlibError, match="an integer"):
+                sources.parse(f"{name}:{key}={int(inside) + 0.5:.12g}")
+        else:
+            assert sources.parse(f"{name}:{key}={inside:.12g}").options[key] == pytest.approx(inside)
