@@ -380,8 +380,8 @@ def ays_search(klub: Klub, points: np.ndarray, free: list[int], *, sweeps: int, 
         for i in free:
             lo_n, hi_n = math.log(s[i + 1]), math.log(s[i - 1])
             c = math.log(s[i])
-            grid = c + width * np.linspace(-1, 1, candidates) * np.where(np.linspace(-1, 1, candidates) < 0,
-                                                                          c - lo_n, hi_n - c)
+            u = np.linspace(-1, 1, candidates)[np.abs(np.linspace(-1, 1, candidates)) > 1e-12]   # 0: s_i, kept exactly
+            grid = c + width * u * np.where(u < 0, c - lo_n, hi_n - c)
             cand = np.unique(np.concatenate([[s[i]], np.exp(grid[(grid > lo_n) & (grid < hi_n)])]))
             vals = (klub.many(np.full(cand.size, s[i + 1]), cand)
                     + klub.many(cand, np.full(cand.size, s[i - 1])))

@@ -342,3 +342,23 @@ def test_the_reported_seconds_are_the_time_spent(gmm):
         t0 = time.perf_counter()
         _, cost = build()
         assert 0 < cost.seconds <= time.perf_counter() - t0
+
+
+class _CountingLogSquared(_LogSquared):
+    calls = 0
+
+    def many(self, lo, hi):
+        self.calls += 1
+        return super().many(lo, hi)
+
+
+def test_ays_search_halves_its_window_after_a_sweep_that_moves_nothing():
+    # started at the optimum nothing moves: the window halves every sweep, 1 → 2⁻¹⁴ < 1e-4 in 14
+    # sweeps, each trying every free point (two KLUB calls apiece)
+    klub = _CountingLogSquared()
+    start = P.logsnr_sigmas(11, 0.002, 80.0)[:-1].numpy()
+    found = P.ays_search(klub, start.copy(), list(range(1, 10)), sweeps=400)
+    assert np.array_equal(found, start) and klub.calls == 14 * 9 * 2
+    capped = _CountingLogSquared()
+    P.ays_search(capped, start.copy(), [3], sweeps=5)
+    assert capped.calls == 5 * 2
