@@ -102,10 +102,10 @@ def to_uint8(x):
 
 def generate(denoiser, sigmas: torch.Tensor, seeds, *, solver: str = "heun", device="cpu") -> torch.Tensor:
     """uint8 images [n, C, H, W] sampled from ``seeds`` on the grid ``sigmas``, as EDM's
-    ``generate.py`` makes them (per-seed noise and labels, clamped to [−1, 1], then quantised)."""
+    ``generate.py`` makes them (per-seed noise and labels, then ``to_uint8``)."""
     x0, labels = seeded_batch(denoiser, seeds, device=device)
     x = sample(denoiser, x0, sigmas, solver=solver, class_labels=labels)
-    return torch.from_numpy(to_uint8(x.clamp(-1, 1).cpu())).permute(0, 3, 1, 2)
+    return torch.from_numpy(to_uint8(x.cpu())).permute(0, 3, 1, 2)
 
 
 def initial_noise(denoiser, n: int, generator: torch.Generator | None = None, *,

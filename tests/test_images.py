@@ -56,6 +56,18 @@ def test_seeded_batch_is_batch_independent():
     assert lab.shape == (3, 10) and (lab.sum(1) == 1).all()
     assert x.std() == pytest.approx(den.prior_std, rel=0.2)
     assert seeded_batch(load_model("digits"), [1])[1] is None
+    # a model without the attribute is unconditional too
+    from artlib.samplers import random_labels
+    assert seeded_batch(load_model("gauss1d"), [1])[1] is None
+    assert random_labels(load_model("gauss1d"), 3, torch.Generator()) is None
+    assert random_labels(den, 4, torch.Generator().manual_seed(0)).sum(1).tolist() == [1.0] * 4
+
+
+def test_to_uint8_quantises_as_edm_saves_images():
+    from artlib.samplers import to_uint8
+    x = np.array([-1.5, -1.0, -0.5, 0.0, 0.999, 1.0, 1.5]).reshape(1, 1, 1, 7)
+    assert to_uint8(x).ravel().tolist() == [0, 0, 64, 128, 255, 255, 255]
+    assert to_uint8(np.zeros((2, 3, 4, 5))).shape == (2, 4, 5, 3)
 
 
 def test_parse_seeds():
