@@ -34,7 +34,7 @@ TESTS = {
     "schedules": ["tests/test_schedules.py"],
     "samplers": ["tests/test_samplers.py", "tests/test_images.py"],
     "env": ["tests/test_env.py", "tests/test_psiclock.py"],
-    "optimum": ["tests/test_optimum.py", "tests/test_schedules.py"],
+    "optimum": ["tests/test_optimum.py", "tests/test_schedules.py", "tests/test_sources.py"],
     "psiclock": ["tests/test_psiclock.py"],
     "rl": ["tests/test_rl.py"],
     "distill": ["tests/test_rl.py", "tests/test_psiclock.py"],

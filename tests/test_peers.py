@@ -362,3 +362,11 @@ def test_ays_search_halves_its_window_after_a_sweep_that_moves_nothing():
     capped = _CountingLogSquared()
     P.ays_search(capped, start.copy(), [3], sweeps=5)
     assert capped.calls == 5 * 2
+
+
+def test_ld3_optimises_from_two_steps_and_returns_edm_at_one(gmm):
+    s, _ = P.ld3_sigmas(gmm, 2, "euler", n=8, iterations=5, ref_steps=32)
+    edm = edm_sigmas(2, gmm.sigma_min, gmm.sigma_max, 7.0)
+    assert s.numel() == 3 and s[0] == edm[0] and s[-1] == 0 and s[1] != edm[1]
+    one, cost = P.ld3_sigmas(gmm, 1, "euler", n=8, iterations=5, ref_steps=32)
+    assert torch.equal(one, edm_sigmas(1, gmm.sigma_min, gmm.sigma_max, 7.0)) and cost.evaluations == 8 * 63
