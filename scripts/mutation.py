@@ -89,6 +89,7 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("peers", "xup = xt + torch.sqrt(", "Add -> Sub"): "x_t + s·ε′ → x_t − s·ε′ with ε′ ~ N(0, I): the same distribution",
     ("peers", "progress: bool = False) -> tuple[torch.Tensor, Cost]", "False -> True"): "the progress-bar defaults of the optimisers: display only",
     ("samplers", "progress: bool = False) -> torch.Tensor", "False -> True"): "sample's and advance's progress-bar defaults: display only",
+    ("peers", "c[n] = c[n] + t", "Add -> Sub"): "every term then enters each per-node sum c_n negated, and the bound takes |c_n|",
     ("peers", "def many(self, lo, hi, chunk: int = 4096)", "constant 4096 -> 4097"): "samples per denoiser call in the KLUB: the same numbers in other batches",
     ("peers", "n: int = 64, iterations: int = 200, lr: float = 0.05", "constant 200 -> 201"): "ld3's iteration default: artlib.sources passes its own",
     ("psiclock", "progress: bool = True) -> PsiResult", "True -> False"): "train's progress-bar default: display only",

@@ -370,3 +370,14 @@ def test_ld3_optimises_from_two_steps_and_returns_edm_at_one(gmm):
     assert s.numel() == 3 and s[0] == edm[0] and s[-1] == 0 and s[1] != edm[1]
     one, cost = P.ld3_sigmas(gmm, 1, "euler", n=8, iterations=5, ref_steps=32)
     assert torch.equal(one, edm_sigmas(1, gmm.sigma_min, gmm.sigma_max, 7.0)) and cost.evaluations == 8 * 63
+
+
+def test_vp_time_grids_recover_edms_vp_schedule():
+    # EDM's VP schedule σ(t) = √(exp(½β_d t² + β_min t) − 1), β_d = 19.9, β_min = 0.1: the grid's
+    # fitted β's are these when its ends are σ(1) and σ(ε_s), so every point is σ(t_k) to rounding
+    def vp(t):
+        return np.sqrt(np.expm1(0.5 * 19.9 * t ** 2 + 0.1 * t))
+    lo, hi = float(vp(1e-3)), float(vp(1.0))
+    for rho in (1.0, 2.0):
+        t = (1 + np.arange(8) / 7 * (1e-3 ** (1 / rho) - 1)) ** rho
+        np.testing.assert_allclose(P.vp_time_sigmas(8, lo, hi, rho=rho)[:-1].numpy(), vp(t), rtol=1e-11)

@@ -94,11 +94,12 @@ def test_evaluate_sample_and_fid_take_peer_methods_and_check_them_first(capsys, 
         assert "sweeps must be" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("spec", ["optimal:n=8,fine_steps=16", "gits:points=7,batch=4", "ld3:n=4,iterations=3",
-                                  "ays:n=4,sweeps=1"])
-def test_the_reported_cost_is_the_denoiser_work_done(gmm, counting, spec):
+@pytest.mark.parametrize("spec,solver", [("optimal:n=8,fine_steps=16", "euler"), ("gits:points=7,batch=4", "euler"),
+                                         ("ld3:n=4,iterations=3", "euler"), ("ld3:n=4,iterations=3", "heun"),
+                                         ("ays:n=4,sweeps=1", "euler")])
+def test_the_reported_cost_is_the_denoiser_work_done(gmm, counting, spec, solver):
     den = counting(gmm)
-    _, prov = sources.build(spec, den, 3)
+    _, prov = sources.build(spec, den, 3, solver=solver)
     assert prov["cost"]["evaluations"] == den.samples > 0
 
 
