@@ -381,3 +381,37 @@ def test_vp_time_grids_recover_edms_vp_schedule():
     for rho in (1.0, 2.0):
         t = (1 + np.arange(8) / 7 * (1e-3 ** (1 / rho) - 1)) ** rho
         np.testing.assert_allclose(P.vp_time_sigmas(8, lo, hi, rho=rho)[:-1].numpy(), vp(t), rtol=1e-11)
+
+
+def test_sigma_end_and_the_arctan_ramp_with_c_not_1():
+    assert P.sigma_end(0.5) == 0.5 and P.sigma_end(0.0) == P.SIGMA_END_FLOOR
+    c = 0.3
+    s = P.ays_gauss_sigmas(7, 0.1, 20.0, c=c)[:-1].numpy()
+    assert s[0] == 20.0 and s[-1] == 0.1
+    np.testing.assert_allclose(np.diff(np.arctan(s / c)), (math.atan(0.1 / c) - math.atan(20.0 / c)) / 6, rtol=1e-12)
+
+
+def test_gits_refuses_a_teacher_above_1000_points(gmm):
+    with pytest.raises(ArtlibError, match="teacher_points must be an integer from 3 to 1000"):
+        P.gits_sigmas(gmm, 3, teacher_points=1001)
+    with pytest.raises(ArtlibError, match="needs more than the teacher"):
+        P.gits_sigmas(gmm, 8, teacher_points=7)
+
+
+class _Uniform(_LogSquared):
+    """Interval cost (hi − lo)²: with fixed ends the grid uniform in σ is the minimum, so the
+    log-midpoints of a subdivision are not."""
+
+    def many(self, lo, hi):
+        return (np.asarray(hi) - np.asarray(lo)) ** 2
+
+
+def test_ays_subdivision_moves_only_the_new_points_once(gmm, monkeypatch):
+    monkeypatch.setattr(P, "Klub", lambda den, n, seed: _Uniform())
+    table, _ = P._ays_table(gmm, 8, 50, 0, False)
+    coarse = P.ays_search(_Uniform(), edm_sigmas(11, gmm.sigma_min, gmm.sigma_max, 7.0)[:-1].numpy().copy(),
+                          list(range(1, 10)), sweeps=50)
+    assert np.array_equal(table[::4], coarse)                   # the 11 searched points stay
+    mid = np.sqrt(coarse[:-1] * coarse[1:])
+    assert table[2::4][-1] != mid[-1] and table[2::4][-2] != mid[-2]   # new points move, the last ones too
+    assert np.all(np.diff(table) < 0) and table.size == 41
