@@ -415,3 +415,26 @@ def test_ays_subdivision_moves_only_the_new_points_once(gmm, monkeypatch):
     mid = np.sqrt(coarse[:-1] * coarse[1:])
     assert table[2::4][-1] != mid[-1] and table[2::4][-2] != mid[-2]   # new points move, the last ones too
     assert np.all(np.diff(table) < 0) and table.size == 41
+
+
+class _Recording(_LogSquared):
+    def __init__(self):
+        self.calls = []
+
+    def many(self, lo, hi):
+        self.calls.append((np.array(lo, dtype=float), np.array(hi, dtype=float)))
+        return super().many(lo, hi)
+
+
+def test_ays_candidates_are_the_point_and_log_steps_towards_each_neighbour():
+    # AYS Algorithm 1's candidates for σ_i: σ_i itself and, in log σ, 1/5, 2/5, 3/5 and 4/5 of the
+    # way to each neighbour (11 points on [−1, 1], the ends excluded); each scored by its two intervals
+    klub = _Recording()
+    s = np.array([80.0, 10.0, 3.0, 0.002])
+    P.ays_search(klub, s.copy(), [1], sweeps=1)
+    (lo1, hi1), (lo2, hi2) = klub.calls
+    c, down, up = math.log(10.0), math.log(10.0) - math.log(3.0), math.log(80.0) - math.log(10.0)
+    expect = np.sort(np.exp([c - f * down for f in (0.8, 0.6, 0.4, 0.2)] + [c] + [c + f * up for f in (0.2, 0.4, 0.6, 0.8)]))
+    np.testing.assert_allclose(hi1, expect, rtol=1e-12)
+    assert np.all(lo1 == 3.0) and np.array_equal(lo2, hi1) and np.all(hi2 == 80.0)
+    assert 10.0 in hi1                                                       # the point itself, exactly

@@ -105,6 +105,8 @@ def test_the_reported_cost_is_the_denoiser_work_done(gmm, counting, spec, solver
 
 def test_every_source_has_its_documented_defaults():
     assert sources.parse("optimal").options == {"n": 256, "fine_steps": 512}
+    assert sources.parse("edm").options == {"rho": 7.0} and sources.parse("ays-gauss").options == {"c": 0.5}
+    assert sources.parse("dmn").options == {"order": 3} and sources.parse("uniform").options == {}
     assert sources.parse("ays").options == {"n": 256, "sweeps": 6}
     assert sources.parse("ld3").options == {"n": 64, "iterations": 200, "lr": 0.05, "radius": 0.0}
     assert sources.parse("gits").options == {"points": 61, "batch": 256, "gamma": 1.15, "l2": 0}
