@@ -8,7 +8,7 @@ from artlib import sources
 from artlib.__main__ import main
 from artlib.errors import ArtlibError
 from artlib.models import load_model
-from artlib.peers import ays_gauss_sigmas, logsnr_sigmas
+from artlib.peers import ays_gauss_sigmas, logsnr_sigmas, vp_time_sigmas
 from artlib.schedules import edm_sigmas, load_schedule
 
 
@@ -34,6 +34,8 @@ def test_build_gives_each_method_with_its_provenance(gmm):
     assert torch.equal(s, ays_gauss_sigmas(6, gmm.sigma_min, gmm.sigma_max, 0.25))
     assert prov["method"] == "ays-gauss:c=0.25" and prov["options"] == {"c": 0.25} and prov["cost"]["evaluations"] == 0
     assert torch.equal(sources.build("logsnr", gmm, 5)[0], logsnr_sigmas(5, 0.002, gmm.sigma_max))
+    for name, rho in (("time-uniform", 1.0), ("time-quadratic", 2.0)):
+        assert torch.equal(sources.build(name, gmm, 5)[0], vp_time_sigmas(5, 0.002, gmm.sigma_max, rho=rho))
     assert torch.equal(sources.build("edm:rho=3", gmm, 5)[0], edm_sigmas(5, 0.002, gmm.sigma_max, 3.0))
     s, prov = sources.build("gits:points=21,batch=16", gmm, 4)
     assert s.numel() == 5 and prov["cost"]["evaluations"] == 16 * 20 * 9
@@ -126,7 +128,8 @@ def test_every_option_accepts_its_range_and_refuses_outside_it():
     for (name, key), (lo, hi, integer) in RANGES.items():
         for ok in (lo, hi):
             assert sources.parse(f"{name}:{key}={ok:.12g}").options[key] == ok
-        for bad in (lo - max(abs(lo) * 0.5, 1e-9) if lo else -1, hi * 1.5 + 1):
+        step = 1 if integer else 1e-6
+        for bad in (lo - (step * lo if lo and not integer else step), hi + (step * hi if not integer else step)):
             with pytest.raises(ArtlibError, match=f"{key} must be {'an integer' if integer else 'a number'} from"):
                 sources.parse(f"{name}:{key}={bad:.12g}")
         inside = lo + (hi - lo) / 3 if hi - lo > 1 else (lo + hi) / 2
