@@ -305,7 +305,7 @@ def _gits_table(den, teacher_points, batch, metric, substeps, seed, progress):
     cost = np.full((M, M), np.inf)
     for i in range(M - 1):
         jump = X[i][None] + (tau[i + 1:] - tau[i]).view(-1, 1, 1) * S[i][None]   # [M−1−i, B, d]
-        c = dev(jump) - dev_X[i + 1:] if metric == "dev" else (jump - X[i + 1:]).norm(dim=-1).mean(-1)
+        c = dev(jump) - dev_X[i + 1:] if metric == "dev" else (jump - X[i + 1:]).norm(dim=-1).mean(1)
         cost[i, i + 1:] = c.numpy()
     return tau, cost, Cost(evals, time.perf_counter() - t0)
 
@@ -380,7 +380,8 @@ def ays_search(klub: Klub, points: np.ndarray, free: list[int], *, sweeps: int, 
         for i in free:
             lo_n, hi_n = math.log(s[i + 1]), math.log(s[i - 1])
             c = math.log(s[i])
-            u = np.linspace(-1, 1, candidates)[np.abs(np.linspace(-1, 1, candidates)) > 1e-12]   # 0: s_i, kept exactly
+            u = np.linspace(-1, 1, candidates)
+            u = u[np.abs(u) > 1e-12]                                   # 0 is σ_i itself, kept exactly
             grid = c + width * u * np.where(u < 0, c - lo_n, hi_n - c)
             cand = np.unique(np.concatenate([[s[i]], np.exp(grid[(grid > lo_n) & (grid < hi_n)])]))
             vals = (klub.many(np.full(cand.size, s[i + 1]), cand)
