@@ -99,10 +99,11 @@ def test_evaluate_sample_and_fid_take_peer_methods_and_check_them_first(capsys, 
 @pytest.mark.parametrize("spec,solver", [("optimal:n=8,fine_steps=16", "euler"), ("gits:points=7,batch=4", "euler"),
                                          ("ld3:n=4,iterations=3", "euler"), ("ld3:n=4,iterations=3", "heun"),
                                          ("ays:n=4,sweeps=1", "euler")])
-def test_the_reported_cost_is_the_denoiser_work_done(gmm, counting, spec, solver):
-    den = counting(gmm)
-    _, prov = sources.build(spec, den, 3, solver=solver)
-    assert prov["cost"]["evaluations"] == den.samples > 0
+def test_the_reported_cost_is_the_denoiser_work_done(gmm, gauss1d, counting, spec, solver):
+    for model in (gmm, gauss1d):                       # σ_min > 0, and σ_min = 0 (a teacher step into 0)
+        den = counting(model)
+        _, prov = sources.build(spec, den, 3, solver=solver)
+        assert prov["cost"]["evaluations"] == den.samples > 0
 
 
 def test_every_source_has_its_documented_defaults():
