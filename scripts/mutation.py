@@ -96,6 +96,7 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("peers", "best, arg = INF, -1", "constant 1 -> 2"): "the same placeholder",
     ("peers", "desc=\"GITS teacher\", leave=False", "False -> True"): "whether the teacher's progress bar stays on screen: display only",
     ("peers", "self.x0 = sample(den, z, edm_sigmas(ref_steps", "constant 7.0 -> 10.5"): "ρ of the KLUB's 256-step Heun reference solve: on digits x₀ moves by 4e-5 (of 2.5) between ρ = 7 and 10.5",
+    ("peers", "unit = line / line.norm(dim=-1", "drop unary minus"): "line = b − a is [B, d]: dim 1 is dim −1",
     ("peers", "def many(self, lo, hi, chunk: int = 4096)", "constant 4096 -> 4097"): "samples per denoiser call in the KLUB: the same numbers in other batches",
     ("peers", "n: int = 64, iterations: int = 200, lr: float = 0.05", "constant 200 -> 201"): "ld3's iteration default: artlib.sources passes its own",
     ("psiclock", "progress: bool = True) -> PsiResult", "True -> False"): "train's progress-bar default: display only",
