@@ -406,11 +406,22 @@ class _Uniform(_LogSquared):
         return (np.asarray(hi) - np.asarray(lo)) ** 2
 
 
+class _CountingUniform(_Uniform):
+    calls = 0
+
+    def many(self, lo, hi):
+        self.calls += 1
+        return super().many(lo, hi)
+
+
 def test_ays_subdivision_moves_only_the_new_points_once(gmm, monkeypatch):
-    monkeypatch.setattr(P, "Klub", lambda den, n, seed: _Uniform())
+    klub = _CountingUniform()
+    monkeypatch.setattr(P, "Klub", lambda den, n, seed: klub)
     table, _ = P._ays_table(gmm, 8, 50, 0, False)
-    coarse = P.ays_search(_Uniform(), edm_sigmas(11, gmm.sigma_min, gmm.sigma_max, 7.0)[:-1].numpy().copy(),
+    alone = _CountingUniform()
+    coarse = P.ays_search(alone, edm_sigmas(11, gmm.sigma_min, gmm.sigma_max, 7.0)[:-1].numpy().copy(),
                           list(range(1, 10)), sweeps=50)
+    assert klub.calls - alone.calls == 2 * (10 + 20)           # one pass over the 10, then the 20 new points
     assert np.array_equal(table[::4], coarse)                   # the 11 searched points stay
     mid = np.sqrt(coarse[:-1] * coarse[1:])
     assert table[2::4][-1] != mid[-1] and table[2::4][-2] != mid[-2]   # new points move, the last ones too
