@@ -359,7 +359,7 @@ def train(cfg: TrainConfig, env: ARTEnv, *, checkpoint: str | os.PathLike | None
     v_unit = abs(g_auto) * env.T if cfg.value_unit is None else cfg.value_unit
     # the settings in absolute units, as rollouts and distillation use them
     eff = dataclasses.replace(cfg, gamma0=gamma, gamma_scale=gamma_scale, value_unit=v_unit)
-    history: dict[str, list[float]] = {k: [] for k in ("return", "budget", "gamma", "td_abs", "mu0", "mu_end")}
+    history: dict[str, list[float]] = {k: [] for k in ("return", "budget", "gamma", "td_abs")}
     spent = 0.0
     nets = dict(actor=actor, critic=critic, opt_actor=opt_a, opt_critic=opt_c)
     resumed = resume_training(checkpoint, {"K": env.K}, cfg, nets, gen)
@@ -394,8 +394,6 @@ def train(cfg: TrainConfig, env: ARTEnv, *, checkpoint: str | os.PathLike | None
         history["budget"].append(budget)
         history["gamma"].append(gamma)
         history["td_abs"].append(delta.abs().mean().item())
-        history["mu0"].append(mu[:, 0].mean().item())
-        history["mu_end"].append(mu[:, -1].mean().item())
         if progress and it % 20 == 0:
             bar.set_postfix(budget=f"{budget:.3f}", gamma=f"{gamma:.3g}")
         done = it + 1
