@@ -182,8 +182,11 @@ def test_ctrl_c_early_exits_130_with_one_line(tmp_path):
     import subprocess
     import sys
     import time
+    # SIGINT's default action restored in the child: a shell's background job (CI started with &)
+    # inherits it ignored, and Python then never raises KeyboardInterrupt
     p = subprocess.Popen([sys.executable, "-m", "artlib", "evaluate", "--model", "digits", "--schedule", "optimal",
-                          "--K", "5"], stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+                          "--K", "5"], stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     time.sleep(0.5)
     p.send_signal(signal.SIGINT)
     _, err = p.communicate(timeout=60)
