@@ -328,3 +328,12 @@ def test_first_iteration_budget_return_and_multiplier_by_hand(gauss1d, tmp_path,
     assert h["gamma"][2] == pytest.approx(multiplier_step(0.5, h["budget"][2], 3.0, 0.3 * 2.0), rel=1e-12)
     saved = torch_load(tmp_path / "ck.pt")
     assert saved["iteration"] == 4 and 0 < saved["seconds"] <= wall   # the last iteration is saved too
+
+
+@pytest.mark.parametrize("units", [{}, {"gamma0": 0.0, "gamma_scale": 1.0, "value_unit": 1.0}])   # calibrated, or not
+def test_the_reported_training_cost_is_the_denoiser_work_done(gmm, counting, units):
+    from artlib.distill import learn_schedule
+    den = counting(gmm)
+    cfg = TrainConfig(iterations=3, batch=4, hidden=8, warmup=1, distill_rollouts=8, **units)
+    learned = learn_schedule(den, 4, cfg, steps=4, progress=False)
+    assert learned.evaluations == den.samples > 0
