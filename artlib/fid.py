@@ -140,7 +140,8 @@ def generated_moments(den, sigmas: torch.Tensor, solver: str, seeds: list[int], 
         if comm.main:
             for f in parts:
                 if f is not None:
-                    total = Moments.of(f) if total is None else total + Moments.of(f)
+                    m = Moments.of(f)
+                    total = m if total is None else total + m
             bar.update(total.n - bar.n)
     bar.close()
     return total if comm.main else None

@@ -32,7 +32,7 @@ import torch
 from tqdm import tqdm
 
 from .errors import ArtlibError
-from .options import check_K, check_solver
+from .options import check_K, check_solver, nfe
 from .samplers import advance, drift, initial_noise, random_labels, sample
 from .schedules import edm_sigmas, validate_sigmas
 
@@ -287,8 +287,9 @@ def _gits_table(den, teacher_points, batch, metric, substeps, seed, progress):
     tau = teacher_grid(teacher_points, den.sigma_min, den.sigma_max)
     M = tau.numel()
     gen = torch.Generator().manual_seed(seed)
-    x = initial_noise(den, batch, gen, device=getattr(den, "device", "cpu"))
-    labels = random_labels(den, batch, gen, getattr(den, "device", "cpu"))
+    dev = getattr(den, "device", "cpu")
+    x = initial_noise(den, batch, gen, device=dev)
+    labels = random_labels(den, batch, gen, dev)
     states, slopes, evals = [x], [], 0
     with torch.no_grad():
         for i in tqdm(range(M - 1), disable=not progress, desc="GITS teacher", leave=False):
@@ -326,13 +327,13 @@ class Klub:
         gen = torch.Generator().manual_seed(seed)
         dev = getattr(den, "device", "cpu")
         z = initial_noise(den, n, gen, device=dev)
-        self.labels = random_labels(den, n, gen, getattr(den, "device", "cpu"))
+        self.labels = random_labels(den, n, gen, dev)
         self.x0 = sample(den, z, edm_sigmas(ref_steps, den.sigma_min, den.sigma_max, 7.0), solver="heun",
                          class_labels=self.labels)
         self.eps = torch.randn(self.x0.shape, generator=gen, dtype=torch.float64).to(dev)
         self.eps2 = torch.randn(self.x0.shape, generator=gen, dtype=torch.float64).to(dev)
         self.gl_x, self.gl_w = np.polynomial.legendre.leggauss(nodes)
-        self.evaluations = n * (2 * ref_steps - 1)                   # the Heun solve: 2K − 1 per path
+        self.evaluations = n * nfe(ref_steps, "heun")                  # the reference Heun solve
 
     @torch.no_grad()
     def __call__(self, lo: float, hi: float) -> float:
@@ -456,10 +457,10 @@ def ld3_sigmas(den, K: int, solver: str = "euler", *, n: int = 64, iterations: i
     gen = torch.Generator().manual_seed(seed)
     dev = getattr(den, "device", "cpu")
     z = initial_noise(den, n, gen, device=dev)
-    labels = random_labels(den, n, gen, getattr(den, "device", "cpu"))
+    labels = random_labels(den, n, gen, dev)
     target = sample(den, z, edm_sigmas(ref_steps, den.sigma_min, den.sigma_max, 7.0), solver="heun",
                     class_labels=labels)
-    evals = n * (2 * ref_steps - 1)                                    # the teacher: Heun, 2K − 1 per path
+    evals = n * nfe(ref_steps, "heun")                                   # the teacher's Heun solve
     init = edm_sigmas(K, den.sigma_min, den.sigma_max, 7.0)
     if K == 1:
         return init, Cost(evals, time.perf_counter() - t0)
@@ -469,7 +470,7 @@ def ld3_sigmas(den, K: int, solver: str = "euler", *, n: int = 64, iterations: i
     dz = torch.zeros_like(z, requires_grad=True)
     opt = torch.optim.Adam([w], lr=lr)
     opt_z = torch.optim.SGD([dz], lr=1.0) if radius > 0 else None
-    per_nfe = n * (K if solver == "euler" else 2 * K - 1)
+    per_nfe = n * nfe(K, solver)
     best, best_w = math.inf, w.detach().clone()
 
     def grid(wv: torch.Tensor) -> torch.Tensor:
