@@ -315,7 +315,11 @@ def _distributed(a: argparse.Namespace, argv_key: dict):
     that every rank was given the same arguments."""
     from .distributed import Comm
     comm = Comm.from_env(a.device)
-    comm.check_same({k: v for k, v in argv_key.items() if k != "func"}, "arguments")
+    try:
+        comm.check_same({k: v for k, v in argv_key.items() if k != "func"}, "arguments")
+    except ArtlibError:
+        comm.close()   # a gloo group left to interpreter shutdown can abort the process (SIGABRT)
+        raise
     return comm
 
 
