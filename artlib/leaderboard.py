@@ -154,10 +154,9 @@ def plot_boards(boards: dict[str, dict[str, Board]]):
     """Error against NFE (log–log), one panel per model (rows) and solver (columns), one colour
     and marker per method; one legend below. Returns the figure."""
     import matplotlib.pyplot as plt
-    from .report import colour, log_ticks
+    from .report import colour, legend_below, log_ticks
     models = list(boards)
-    height = 2.9 * len(models) + 1.2
-    fig, axes = plt.subplots(len(models), 2, figsize=(9, height), squeeze=False)
+    fig, axes = plt.subplots(len(models), 2, figsize=(9, 2.9 * len(models) + 1.2), squeeze=False)
     for i, model in enumerate(models):
         for j, solver in enumerate(("euler", "heun")):
             ax, b = axes[i][j], boards[model][solver]
@@ -169,9 +168,7 @@ def plot_boards(boards: dict[str, dict[str, Board]]):
             ax.set_title(f"{model}, {solver}", fontsize=10)
             ax.set_xlabel("NFE")
             ax.set_ylabel(b.metric.split(" (")[0])
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=9, bbox_to_anchor=(0.5, 0.0))
-    fig.tight_layout(rect=(0, 0.9 / height, 1, 1))   # about 0.9 inch for the legend's three rows
+    legend_below(fig, axes[0], ncol=4)
     return fig
 
 
