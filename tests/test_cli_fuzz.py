@@ -187,7 +187,11 @@ def test_ctrl_c_early_exits_130_with_one_line(tmp_path):
     p = subprocess.Popen([sys.executable, "-m", "artlib", "evaluate", "--model", "digits", "--schedule", "optimal",
                           "--K", "5"], stderr=subprocess.PIPE, text=True, cwd=tmp_path,
                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    time.sleep(0.5)
+    # interrupt once torch is being loaded, which happens inside main() (a SIGINT during Python's own
+    # start-up, before main() runs, would end the process by the signal under load)
+    deadline = time.time() + 60
+    while time.time() < deadline and "libtorch" not in open(f"/proc/{p.pid}/maps").read():
+        time.sleep(0.02)
     p.send_signal(signal.SIGINT)
     _, err = p.communicate(timeout=60)
     assert p.returncode == 130 and "Traceback" not in err and err.strip().splitlines()[-1] == "interrupted"
