@@ -69,6 +69,8 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("rl", "@dataclass(frozen=True)", "True -> False"): "frozen=True on TrainConfig guards against assignment; no code assigns to it",
     ("rl", "theta = mu + torch.sqrt(policy_variance", "Add -> Sub"): "μ + s·ε → μ − s·ε with ε ~ N(0, 1): the same distribution of actions",
     ("rl", "dpsi > 1e-9 * env.T", "Mult -> Div"): "the guard dψ > 1e-9·T against dividing by a zero step: 1e-9/T is as tiny for any T the models have",
+    ("rl", "dpsi > 1e-9 * env.T", "constant 1e-09 -> 1.5000000000000002e-09"): "the same guard against a zero step: 1e-9·T or 1.5e-9·T, both far below any step a rollout takes",
+    ("rl", "dpsi.clamp(min=1e-300)", "constant 1e-300 -> 1.5e-300"): "a floor that only matters where dψ ≤ 1e-9·T, and there torch.where keeps the old Q",
     ("rl", "seconds: float = 0.0", "constant 0.0 -> 1.0"): "TrainResult.seconds' default: train always passes the time",
     ("rl", "progress: bool = True) -> TrainResult", "True -> False"): "train's progress-bar default: display only",
     ("rl", "if progress and it % 20 == 0", "constant 20 -> 21"): "how often the progress bar's postfix is refreshed: display only",

@@ -306,6 +306,17 @@ def test_state_features_train_for_actor_and_time_features_for_critic(gauss1d):
     assert len(res.history["budget"]) == 1
 
 
+def test_the_critic_values_each_of_the_k_steps_from_its_own_features(gauss1d, monkeypatch):
+    # V̂_k = NN_c(feat_k) + λ t_k (20): the critic is evaluated at every step's features, not one
+    # step's broadcast over the clock (training still converges then, with 1.7× the TD error)
+    import artlib.rl
+    seen, values_and_td = [], artlib.rl.values_and_td
+    monkeypatch.setattr(artlib.rl, "values_and_td", lambda nn_c, *a: values_and_td(seen.append(nn_c.detach()) or nn_c, *a))
+    train(dataclasses.replace(SMALL, iterations=1), ARTEnv(gauss1d, 5), progress=False)
+    (nn_c,) = seen
+    assert nn_c.shape == (SMALL.batch, 5) and (nn_c[:, 1:] != nn_c[:, :-1]).all()
+
+
 def test_first_iteration_budget_return_and_multiplier_by_hand(gauss1d, tmp_path, monkeypatch):
     # λ ≈ 0: θ ≡ μ ≡ 1; with γ₀ > 0 and θ > 0 every cost is positive, so the return is negative;
     # after warm-up the multiplier takes one step (23) with the configured step size; checkpoints
