@@ -90,6 +90,7 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("peers", "M = cost.shape[0]", "constant 0 -> 1"): "the cost matrix is square: shape[1] is shape[0]",
     ("peers", "xup = xt + torch.sqrt(", "Add -> Sub"): "x_t + s·ε′ → x_t − s·ε′ with ε′ ~ N(0, I): the same distribution",
     ("peers", "progress: bool = False) -> tuple[torch.Tensor, Cost]", "False -> True"): "the progress-bar defaults of the optimisers: display only",
+    ("samplers", "desc=f\"{solver} sampling\", leave=False", "False -> True"): "whether the sampling progress bar stays on screen: display only",
     ("samplers", "progress: bool = False) -> torch.Tensor", "False -> True"): "sample's and advance's progress-bar defaults: display only",
     ("peers", "c[n] = c[n] + t", "Add -> Sub"): "every term then enters each per-node sum c_n negated, and the bound takes |c_n|",
     ("peers", "V = np.full((jumps + 1, M), INF)", "constant 1 -> 2"): "one more row in the DP table: the extra row is never read",

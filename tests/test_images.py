@@ -258,3 +258,16 @@ def test_endpoint_rmse_on_a_gaussian_is_its_closed_form():
         err, x = ex.endpoint_rmse(den, torch.tensor(s, dtype=torch.float64), ref, solver)
         assert torch.allclose(x, ref.x0 * gain, rtol=1e-12)
         assert err == pytest.approx(float((ref.x0 * gain - ref.ref).pow(2).mean().sqrt()), rel=1e-9)
+
+
+def test_generate_returns_the_images_pixel_for_pixel_in_c_h_w_order():
+    # a one-point model (covariance 1e-12) at the image m: every solve ends exactly at m, so each
+    # seed's image is m·127.5 + 128 clipped to uint8, in EDM's [n, C, H, W] layout
+    from artlib.samplers import generate
+    m = torch.linspace(-1.2, 1.2, 24, dtype=torch.float64)          # distinct pixels, two of them clipped
+    den = GMMDenoiser(torch.ones(1), m[None], 1e-12 * torch.eye(24)[None], shape=(3, 2, 4))
+    imgs = generate(den, torch.tensor([80.0, 5.0, 0.5, 0.0]), [0, 7], solver="euler")
+    want = (m.reshape(3, 2, 4) * 127.5 + 128).clamp(0, 255).to(torch.uint8)
+    assert imgs.dtype == torch.uint8 and imgs.shape == (2, 3, 2, 4)
+    assert torch.equal(imgs[0], want) and torch.equal(imgs[1], want)
+    assert want[0, 0, 0] == 0 and want[2, 1, 3] == 255 and want[1, 0, 2] == 108   # m₁₀·127.5 + 128 = 108.04
