@@ -52,6 +52,11 @@ TESTS = {
 EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("optimum", "np.maximum(profile.q_bar.numpy()[::-1], 1e-300)", "constant 1e-300 -> 1.5e-300"): "a floor against division by zero; any tiny value gives the same numbers",
     ("env", "torch.log(rms + 1e-12)", "Add -> Sub"): "log(rms ± 1e-12): the epsilon's sign cannot matter unless the state is 0 to 1e-12",
+    ("env", "instead of a JVP\", stacklevel=2)", "constant 2 -> 3"): "the fallback warning's stacklevel: which caller's line the message names, display only",
+    ("env", "h = 1e-3 * sig", "constant 0.001 -> 0.0015"): "the central difference's step (fallback for denoisers without forward-mode AD): its O(h²) error is ~1e-6 of Q at either step",
+    ("schedules", "s[0] > sigma_max * (1 + 1e-9)", "constant 1e-09 -> 1.5000000000000002e-09"): "the round-off tolerance of the σ_max check: any value far below a real overshoot and above an ulp",
+    ("schedules", "np.cumsum(0.5 * (w[1:] + w[:-1])", "constant 0.5 -> 0.75"): "the trapezoid's ½ in Φ: the grid is uniform in Φ/Φ(T), so any factor cancels",
+    ("schedules", "json.dump(obj, f, indent=2)", "constant 2 -> 3"): "the schedule file's indentation: the same JSON document",
     ("distill", "cfg.seed + 1_000_003", "Add -> Sub"): "the distillation rollouts' own seed: any value apart from training's is as good",
     ("distill", "cfg.seed + 1_000_003", "constant 1000003 -> 1000004"): "the same seed offset",
     ("env", "torch.log(rms + 1e-12)", "constant 1e-12 -> 1.5e-12"): "the same epsilon inside log(rms + 1e-12)",

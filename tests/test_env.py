@@ -43,13 +43,22 @@ def test_gmm_denoiser_is_posterior_mean_by_score_identity(gmm):
 
 
 def test_step_clamps_psi_and_moves_x_with_it(gauss1d):
-    env = ARTEnv(gauss1d, 3)  # Δt = 1
-    x = torch.ones(2, 1, dtype=torch.float64)
-    psi = torch.tensor([2.5, 0.5], dtype=torch.float64)
-    f = torch.full((2, 1), 2.0, dtype=torch.float64)
-    x2, psi2 = env.step(x, psi, torch.tensor([1.0, -2.0], dtype=torch.float64), f)
-    assert psi2.tolist() == [3.0, 0.0]
-    assert x2.squeeze(1).tolist() == [1.0 + 0.5 * 2, 1.0 - 0.5 * 2]
+    env = ARTEnv(gauss1d, 6)  # Δt = 0.5
+    x = torch.ones(3, 1, dtype=torch.float64)
+    psi = torch.tensor([2.9, 0.5, 1.0], dtype=torch.float64)
+    f = torch.full((3, 1), 2.0, dtype=torch.float64)
+    x2, psi2 = env.step(x, psi, torch.tensor([1.0, -2.0, 1.0], dtype=torch.float64), f)
+    assert psi2.tolist() == [3.0, 0.0, 1.5]                     # ψ + θΔt, clamped to [0, T]
+    assert x2.squeeze(1).tolist() == pytest.approx([1.0 + 0.1 * 2, 1.0 - 0.5 * 2, 1.0 + 0.5 * 2], abs=1e-15)
+
+
+@pytest.mark.parametrize("sigma_min,floor", [(0.0, 3e-6), (0.002, 0.002), (0.5, 0.5)])
+def test_sigma_is_floored_at_sigma_min_or_a_millionth_of_t(sigma_min, floor):
+    # at ψ = T, σ = 0 would make Q a 0/0: the environment evaluates at σ_min, or at 1e-6·T for a
+    # model whose σ_min is 0
+    from artlib.denoisers import GaussianDenoiser
+    env = ARTEnv(GaussianDenoiser(1.0, 1, sigma_min=sigma_min, sigma_max=3.0), 4)
+    assert env.sigma(torch.tensor([3.0, 2.0], dtype=torch.float64)).tolist() == pytest.approx([floor, 1.0], rel=1e-12)
 
 
 def test_features_shapes(gauss1d):

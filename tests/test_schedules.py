@@ -21,6 +21,13 @@ def test_edm_matches_edm_generate_formula():
     np.testing.assert_allclose(s[:-1].numpy(), ref, rtol=1e-14)
 
 
+def test_edm_defaults_to_rho_7_and_short_ramps_end_at_sigma_min():
+    assert torch.equal(edm_sigmas(5, 0.002, 80.0), edm_sigmas(5, 0.002, 80.0, rho=7.0))
+    assert edm_sigmas(2, 0.002, 80.0).tolist() == [80.0, pytest.approx(0.002, rel=1e-12), 0.0]
+    assert edm_sigmas(1, 0.002, 80.0).tolist() == [80.0, 0.0]
+    assert edm_sigmas(1, 0.0, 80.0).tolist() == [80.0, 0.0]
+
+
 def test_sigma_min_zero_ramps_over_K_intervals():
     s = edm_sigmas(4, 0.0, 3.0, 1.0)
     np.testing.assert_allclose(s.numpy(), [3, 2.25, 1.5, 0.75, 0], atol=1e-15)
@@ -36,6 +43,7 @@ def test_tau_roundtrip_and_theta():
 
 @pytest.mark.parametrize("bad,msg", [
     ([3.0, 1.0, 0.5], "exactly 0"), ([3.0, 3.0, 0.0], "strictly decreasing"),
+    ([3.0, 1.0, 2.0, 0.0], r"sigma\[1\]=1 <= sigma\[2\]=2"),   # a rise below sigma[0]
     ([3.0, float("nan"), 0.0], "NaN"), ([0.0], "at least 2"), ([[1.0, 0.0]], "1-D"),
     (["a", 0.0], "list of numbers"),
 ])
@@ -55,6 +63,20 @@ def test_equidistribution_of_constant_q_is_uniform():
     fine = torch.linspace(3.0, 0.0, 301, dtype=torch.float64)
     s = equidistributed_sigmas(6, fine, torch.ones(301))
     np.testing.assert_allclose(s.numpy(), uniform_sigmas(6, 0.0, 3.0).numpy(), atol=1e-12)
+
+
+def test_equidistribution_needs_only_some_positive_q():
+    # Φ's total may be small (|Q̄| = 1e-6 everywhere: Φ(T) = 3e-3) or come from one end; the grid
+    # is refused only when |Q̄| vanishes along the whole path
+    fine = torch.linspace(3.0, 0.0, 301, dtype=torch.float64)
+    tiny = equidistributed_sigmas(6, fine, torch.full((301,), 1e-6))
+    np.testing.assert_allclose(tiny.numpy(), uniform_sigmas(6, 0.0, 3.0).numpy(), atol=1e-12)
+    for q in (torch.cat([torch.zeros(2), torch.ones(299)]), torch.cat([torch.zeros(300), torch.ones(1)])):
+        s = equidistributed_sigmas(4, fine, q)
+        assert s[0] == 3.0 and s[-1] == 0 and (s[1:] < s[:-1]).all()
+    assert equidistributed_sigmas(4, fine, torch.cat([torch.zeros(300), torch.ones(1)]))[1] <= 0.01   # all Φ in the last cell
+    with pytest.raises(ArtlibError, match="vanishes"):
+        equidistributed_sigmas(4, fine, torch.zeros(301))
 
 
 def test_optimal_1d_matches_closed_form_theta(gauss1d):
