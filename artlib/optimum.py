@@ -70,11 +70,11 @@ def optimal_sigmas(denoiser, K: int, *, n: int = 256, fine_steps: int = 512, see
     return equidistributed_sigmas(K, p.sigma, p.q_bar)
 
 
-def _phi(profile: QProfile) -> tuple[np.ndarray, np.ndarray]:
-    """σ ascending [M] and Φ(σ) = ∫₀^σ |Q̄|^{1/2} (trapezoid) there."""
-    s = profile.sigma.numpy()[::-1]
-    w = np.sqrt(np.maximum(profile.q_bar.numpy()[::-1], 0.0))
-    return s, np.concatenate([[0.0], np.cumsum(0.5 * (w[1:] + w[:-1]) * np.diff(s))])
+def _phi_total(profile: QProfile) -> tuple[float, float]:
+    """T = σ_max and Φ(T) = ∫₀^T |Q̄|^{1/2} dσ (trapezoid)."""
+    s = profile.sigma.numpy()
+    w = np.sqrt(np.maximum(profile.q_bar.numpy(), 0.0))
+    return float(s[0]), float(np.sum(0.5 * (w[1:] + w[:-1]) * (s[:-1] - s[1:])))
 
 
 def proxy_objective(sigmas: torch.Tensor, profile: QProfile) -> float:
@@ -90,8 +90,8 @@ def proxy_objective(sigmas: torch.Tensor, profile: QProfile) -> float:
 
 def optimal_objective(profile: QProfile) -> float:
     """J* = (∫ |Q̄|^{1/2} dσ)² / T, the continuum minimum of the proxy."""
-    s, phi = _phi(profile)
-    return float(phi[-1] ** 2 / s[-1])
+    T, phi = _phi_total(profile)
+    return phi ** 2 / T
 
 
 def objective_ratio(sigmas: torch.Tensor, profile: QProfile) -> float:
@@ -108,6 +108,6 @@ def speed_profile(sigmas: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
 
 def optimal_speed(profile: QProfile, sigma: np.ndarray) -> np.ndarray:
     """θ*(σ) = (Φ(T)/T) |Q̄(σ)|^{-1/2}: the optimal clock speed in σ units at ``sigma``."""
-    s, phi = _phi(profile)
-    q = np.interp(sigma, s, np.maximum(profile.q_bar.numpy()[::-1], 1e-300))
-    return phi[-1] / s[-1] / np.sqrt(q)
+    T, phi = _phi_total(profile)
+    q = np.interp(sigma, profile.sigma.numpy()[::-1], np.maximum(profile.q_bar.numpy()[::-1], 1e-300))
+    return phi / T / np.sqrt(q)

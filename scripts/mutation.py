@@ -51,6 +51,8 @@ TESTS = {
 #: module do not move the entries; every mutant of that description on a matching line is excluded.
 EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("optimum", "np.maximum(profile.q_bar.numpy()[::-1], 1e-300)", "constant 1e-300 -> 1.5e-300"): "a floor against division by zero; any tiny value gives the same numbers",
+    ("optimum", "@dataclass(frozen=True)", "True -> False"): "frozen=True on QProfile guards against assignment; no code assigns to it",
+    ("optimum", "env = ARTEnv(denoiser, 1, class_labels", "constant 1 -> 2"): "the profile's environment serves only q_norm, which reads T and the σ floor, never K",
     ("env", "torch.log(rms + 1e-12)", "Add -> Sub"): "log(rms ± 1e-12): the epsilon's sign cannot matter unless the state is 0 to 1e-12",
     ("env", "instead of a JVP\", stacklevel=2)", "constant 2 -> 3"): "the fallback warning's stacklevel: which caller's line the message names, display only",
     ("env", "h = 1e-3 * sig", "constant 0.001 -> 0.0015"): "the central difference's step (fallback for denoisers without forward-mode AD): its O(h²) error is ~1e-6 of Q at either step",

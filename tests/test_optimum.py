@@ -44,3 +44,27 @@ def test_closed_form_grid_reaches_the_minimum_on_gauss1d(gauss1d):
     # θ*(σ) ∝ (1 + σ²)^{3/4} (the 1-D example): the ratio of speeds at σ = 2 and σ = 0.5
     v = optimal_speed(p, np.array([2.0, 0.5]))
     assert v[0] / v[1] == pytest.approx((5 / 1.25) ** 0.75, rel=2e-3)
+
+
+def test_the_profile_ends_with_q_of_the_finished_samples():
+    # the last entry (σ = 0, evaluated at the model's σ floor) is mean |Q| of the solve's own end
+    # states, not of the states one step earlier nor at another σ
+    from artlib.env import ARTEnv
+    from artlib.models import load_model
+    from artlib.samplers import initial_noise, sample
+    den = load_model("digits")
+    p = q_profile(den, n=16, fine_steps=32, seed=3)
+    x_end = sample(den, initial_noise(den, 16, torch.Generator().manual_seed(3)), p.sigma, solver="heun")
+    env = ARTEnv(den, 1)
+    want = env.q_norm(x_end, torch.full((16,), env.T, dtype=torch.float64)).mean().item()
+    assert p.sigma[-1] == 0 and p.q_bar[-1].item() == pytest.approx(want, rel=1e-12)
+    assert abs(p.q_bar[-2].item() / want - 1) > 1e-3   # the entry before: other states, so another value
+
+
+def test_the_profile_defaults_are_the_documented_ones():
+    # 256 reference Heun trajectories (the book's method page) on a 512-step EDM grid (bench's cost
+    # estimate assumes 256 × 512), from seed 0
+    import inspect
+    for fn in (q_profile, optimal_sigmas):
+        d = {k: v.default for k, v in inspect.signature(fn).parameters.items()}
+        assert (d["n"], d["fine_steps"], d["seed"]) == (256, 512, 0), fn.__name__
