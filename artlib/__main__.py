@@ -14,6 +14,7 @@ files in the current folder never shadow a built-in name.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -310,17 +311,18 @@ def _check_images(den, command: str) -> None:
                           "with 1 or 3 channels (use evaluate for vector models)")
 
 
+@contextlib.contextmanager
 def _distributed(a: argparse.Namespace, argv_key: dict):
     """This process's torch.distributed group (one process unless run by torchrun), after checking
-    that every rank was given the same arguments."""
+    that every rank was given the same arguments; closed on every exit (a gloo group left to
+    interpreter shutdown can abort the process with SIGABRT)."""
     from .distributed import Comm
     comm = Comm.from_env(a.device)
     try:
         comm.check_same({k: v for k, v in argv_key.items() if k != "func"}, "arguments")
-    except ArtlibError:
-        comm.close()   # a gloo group left to interpreter shutdown can abort the process (SIGABRT)
-        raise
-    return comm
+        yield comm
+    finally:
+        comm.close()
 
 
 def cmd_sample(a: argparse.Namespace) -> int:
@@ -340,8 +342,7 @@ def cmd_sample(a: argparse.Namespace) -> int:
     check_folder(a.outdir, "--outdir")
     if a.workdir:
         check_folder(a.workdir, "--workdir")
-    comm = _distributed(a, vars(a))
-    try:
+    with _distributed(a, vars(a)) as comm:
         den = load_model(a.model, comm.device)
         _check_images(den, "sample")
         check_memory(den, a.batch, "--batch")
@@ -374,8 +375,6 @@ def cmd_sample(a: argparse.Namespace) -> int:
             print(f"wrote {len(seeds)} images and grid.png to {outdir} ({method}, K={a.K}, {a.solver}"
                   + (f", {comm.world} processes" if comm.world > 1 else "")
                   + (f"; {len(done)} finished shards re-used" if done else "") + ")", file=sys.stderr)
-    finally:
-        comm.close()
     return 0
 
 
@@ -415,8 +414,7 @@ def cmd_fid(a: argparse.Namespace) -> int:
             check_folder(a.workdir, "--workdir")
     if a.inception_weights is not None and not Path(a.inception_weights).is_file():
         raise ArtlibError(f"--inception-weights {a.inception_weights}: not found")
-    comm = _distributed(a, vars(a))
-    try:
+    with _distributed(a, vars(a)) as comm:
         net = fid.inception(a.inception_weights, comm.device)
         ref_mu, ref_sigma = stats or fid.reference_statistics(a.ref, net, device=comm.device, batch=a.batch)
         if a.images is not None:
@@ -438,8 +436,6 @@ def cmd_fid(a: argparse.Namespace) -> int:
             what = {"model": a.model, "schedule": method, "K": a.K, "solver": a.solver, "processes": comm.world}
         if comm.main:
             print(json.dumps({**what, "ref": a.ref, "n": n, "fid": value}))
-    finally:
-        comm.close()
     return 0
 
 

@@ -287,9 +287,9 @@ def _gits_table(den, teacher_points, batch, metric, substeps, seed, progress):
     tau = teacher_grid(teacher_points, den.sigma_min, den.sigma_max)
     M = tau.numel()
     gen = torch.Generator().manual_seed(seed)
-    dev = getattr(den, "device", "cpu")
-    x = initial_noise(den, batch, gen, device=dev)
-    labels = random_labels(den, batch, gen, dev)
+    device = getattr(den, "device", "cpu")
+    x = initial_noise(den, batch, gen, device=device)
+    labels = random_labels(den, batch, gen, device)
     states, slopes, evals = [x], [], 0
     with torch.no_grad():
         for i in tqdm(range(M - 1), disable=not progress, desc="GITS teacher", leave=False):

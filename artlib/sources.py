@@ -10,7 +10,7 @@ from typing import Any, Callable
 import torch
 
 from .errors import ArtlibError
-from .options import check_K, check_solver, parse_kv
+from .options import check_K, check_solver, nfe, parse_kv
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def _optimal(den, K, solver, seed, o, progress):
     from .optimum import optimal_sigmas
     n, fine = int(o["n"]), int(o["fine_steps"])
     s = optimal_sigmas(den, K, n=n, fine_steps=fine, seed=seed)
-    return s, n * (4 * fine + 1)   # per path: a Heun solve (2·fine − 1) and a forward + JVP at its fine + 1 points
+    return s, n * (nfe(fine, "heun") + 2 * (fine + 1))   # per path: a Heun solve, a forward + JVP at its points
 
 
 def _ays(den, K, solver, seed, o, progress):
