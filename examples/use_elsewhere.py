@@ -5,10 +5,10 @@ import ast
 
 import torch
 
-from artlib.export import (DiffusersEpsilon, KDiffusionDenoiser, betas_for_sigmas,
-                           diffusers_sample, set_diffusers_schedule)
+from artlib.export.diffusers import DiffusersEpsilon, betas_for_sigmas, diffusers_sample, set_diffusers_schedule
+from artlib.export.kdiffusion import KDiffusionDenoiser
 from artlib.models import load_model
-from artlib.samplers import initial_noise
+from artlib.core.samplers import initial_noise
 
 
 def run_everywhere(sigmas_txt, model="digits", n=8):
@@ -30,7 +30,7 @@ def run_everywhere(sigmas_txt, model="digits", n=8):
     betas = betas_for_sigmas(1e-3, 100.0).tolist()
     for name, cls in (("euler", EulerDiscreteScheduler), ("heun", HeunDiscreteScheduler)):
         scheduler = cls(trained_betas=betas, prediction_type="epsilon")
-        set_diffusers_schedule(scheduler, sigmas)   # see artlib.export for what it does
+        set_diffusers_schedule(scheduler, sigmas)   # see artlib.export.diffusers for what it does
         model_d = DiffusersEpsilon(den, scheduler)
         out[f"diffusers {name}"] = diffusers_sample(scheduler, model_d, x.clone())
     return out

@@ -1,7 +1,7 @@
 """The paper-profile cost estimate's arithmetic, and the GPU-check summary both ways."""
 import json
 
-from artlib.bench import EDM_GFLOP, gpu_check_summary, network_evaluations
+from artlib.repro.bench import EDM_GFLOP, gpu_check_summary, network_evaluations
 
 
 def test_network_evaluations_by_hand():

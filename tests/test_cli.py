@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from artlib.__main__ import main
+from artlib.cli import main
 from artlib.models import load_model
-from artlib.errors import ArtlibError
-from artlib.schedules import load_schedule
+from artlib.core.errors import ArtlibError
+from artlib.core.schedules import load_schedule
 
 
 def run(*args):
@@ -122,9 +122,10 @@ def test_sample_bad_input_exits_2(tmp_path, args, needle):
 
 def test_train_flags_are_generated_from_both_configs(capsys):
     import dataclasses
-    from artlib.__main__ import build_parser, train_config
-    from artlib.psiclock import PsiConfig
-    from artlib.rl import TrainConfig
+    from artlib.cli import build_parser
+    from artlib.cli.learn import train_config
+    from artlib.art.psiclock import PsiConfig
+    from artlib.art.tclock import TrainConfig
     p = build_parser()
     help_text = " ".join(p._subparsers._group_actions[0].choices["train"].format_help().split())
     for cls in (PsiConfig, TrainConfig):
@@ -179,8 +180,8 @@ def test_evaluate_reports_rmse_for_every_model(capsys):
                      "--n", "0", "--json"]) == 0
         w[solver] = json.loads(capsys.readouterr().out)["w2"]
     from artlib.models import load_model as lm
-    from artlib.metrics import exact_w2
-    from artlib.schedules import uniform_sigmas
+    from artlib.eval.metrics import exact_w2
+    from artlib.core.schedules import uniform_sigmas
     den = lm("gauss1d")
     assert w["heun"] == pytest.approx(exact_w2(den, uniform_sigmas(5, 0.0, 3.0), "heun"), rel=1e-12)
     assert w["euler"] == pytest.approx(0.212, abs=5e-4) and w["heun"] < 0.7 * w["euler"]

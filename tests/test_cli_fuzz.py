@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from artlib.__main__ import main
+from artlib.cli import main
 
 NUMBERS = ["0", "-1", "1", "2", "3", "abc", "", "1e3", "3.5", "99999999999999999999", "nan", "inf", "-0"]
 MODELS = ["gauss1d", "gaussian:c=0.5,dim=2", "gaussian:c=1e400", "gaussian:dim=1e12", "gaussian:c=1,c=2",
@@ -159,7 +159,7 @@ def test_a_file_named_like_a_schedule_does_not_shadow_it(tmp_path, monkeypatch, 
 
 def test_outputs_respect_the_umask_and_land_together(tmp_path, monkeypatch):
     import torch
-    from artlib.schedules import export_path, save_schedule
+    from artlib.core.schedules import export_path, save_schedule
     old = os.umask(0o022)
     try:
         out = tmp_path / "s.json"

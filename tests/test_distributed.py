@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from artlib.__main__ import main
-from artlib.distributed import Comm
-from artlib.errors import ArtlibError
-from artlib.fid import Moments
-from artlib.shards import Workdir, shard_ranges
+from artlib.cli import main
+from artlib.eval.distributed import Comm
+from artlib.core.errors import ArtlibError
+from artlib.eval.fid import Moments
+from artlib.eval.shards import Workdir, shard_ranges
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,7 +40,7 @@ def test_moments_of_shards_add_up_to_the_whole():
 def test_shard_ranges_cover_every_position_once():
     assert [list(r) for r in shard_ranges(7, 3)] == [[0, 1, 2], [3, 4, 5], [6]]
     assert Comm(rank=1, world=3).mine(8) == [1, 4, 7]
-    with pytest.raises(ArtlibError, match="shard-size"):
+    with pytest.raises(ArtlibError, match="shard size"):
         shard_ranges(5, 0)
 
 

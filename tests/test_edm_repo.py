@@ -4,7 +4,7 @@ Set ``ARTLIB_EDM_REPO`` to the clone (git clone https://github.com/NVlabs/edm) t
 are skipped otherwise. A small randomly initialised ``EDMPrecond`` (SongUNet and DhariwalUNet) is
 built from EDM's code, pickled as EDM pickles its snapshots, and checked through our loader, both
 samplers, the one-JVP Q against a finite difference, and the FID command. The paper-smoke
-snapshot (artlib.smoke) must also load through EDM's own ``torch_utils.persistence``, and EDM's
+snapshot (artlib.repro.smoke) must also load through EDM's own ``torch_utils.persistence``, and EDM's
 own samplers in ``generate.py`` must give artlib's images on the same grids. Nothing of
 EDM's code is copied here: it is imported from the user's clone.
 """
@@ -45,11 +45,11 @@ def edm_modules():
 @pytest.mark.parametrize("arch,attn,difference", ARCHS)
 def test_a_real_edm_precond_through_loader_samplers_jvp_and_fid(edm_modules, arch, attn, difference, tmp_path, inception_weights,
                                                                 digits_ref, capsys):
-    from artlib.__main__ import main
-    from artlib.env import ARTEnv
+    from artlib.cli import main
+    from artlib.art.dynamics import QOracle
     from artlib.models import load_model
-    from artlib.samplers import sample, seeded_batch
-    from artlib.schedules import edm_sigmas
+    from artlib.core.samplers import sample, seeded_batch
+    from artlib.core.schedules import edm_sigmas
     torch.manual_seed(0)
     label_dim = 10 if arch == "DhariwalUNet" else 0
     net = edm_modules.EDMPrecond(img_resolution=8, img_channels=3, label_dim=label_dim, model_type=arch,
@@ -75,7 +75,7 @@ def test_a_real_edm_precond_through_loader_samplers_jvp_and_fid(edm_modules, arc
         assert out.shape == x.shape and torch.isfinite(out).all()
 
     # Q from one forward-mode JVP against a central difference along the ODE's direction
-    env = ARTEnv(den, 10, class_labels=labels)
+    env = QOracle(den, class_labels=labels)
     xs = x / 80 * 2.0                                  # a state at σ = 2
     psi = torch.full((3,), env.T - 2.0, dtype=torch.float64)
     import warnings
@@ -98,8 +98,8 @@ def test_a_real_edm_precond_through_loader_samplers_jvp_and_fid(edm_modules, arc
 
 
 def test_the_paper_smoke_snapshot_loads_through_edms_own_persistence(tmp_path):
-    from artlib.smallnet import SmallPrecond
-    from artlib.smoke import save_edm_snapshot, write_edm_packages
+    from artlib.models.smallnet import SmallPrecond
+    from artlib.repro.smoke import save_edm_snapshot, write_edm_packages
     names = ("torch_utils", "dnnlib", "training")
 
     def clear():
@@ -128,7 +128,7 @@ def test_the_paper_smoke_snapshot_loads_through_edms_own_persistence(tmp_path):
 
 def test_the_flop_counts_of_edms_networks(edm_modules):
     # bench.EDM_GFLOP, recounted on EDM's own EDMPrecond with the settings of its train.py
-    from artlib.bench import EDM_GFLOP, _gflop
+    from artlib.repro.bench import EDM_GFLOP, _gflop
     ddpmpp = dict(model_type="SongUNet", embedding_type="positional", encoder_type="standard", decoder_type="standard",
                   channel_mult_noise=1, resample_filter=[1, 1], model_channels=128, augment_dim=9)
     cases = {"edm-cifar10-32x32": (dict(img_resolution=32, label_dim=10, channel_mult=[2, 2, 2], **ddpmpp), 10),
@@ -147,9 +147,9 @@ def test_edms_own_samplers_equal_artlibs_on_their_grids(edm_modules, tmp_path):
     import importlib
 
     from artlib.models import load_model
-    from artlib.peers import logsnr_sigmas, vp_time_sigmas
-    from artlib.samplers import sample
-    from artlib.schedules import edm_sigmas
+    from artlib.methods.grids import logsnr_sigmas, vp_time_sigmas
+    from artlib.core.samplers import sample
+    from artlib.core.schedules import edm_sigmas
     torch.manual_seed(0)
     net = edm_modules.EDMPrecond(img_resolution=8, img_channels=3, label_dim=0, model_type="SongUNet",
                                  model_channels=16, channel_mult=[1, 2], channel_mult_emb=2, num_blocks=1,

@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-from artlib import fid
-from artlib.__main__ import main
-from artlib.errors import ArtlibError
+from artlib.eval import metrics
+from artlib.eval import fid
+from artlib.cli import main
+from artlib.core.errors import ArtlibError
 
 
 @pytest.fixture(scope="module")
@@ -94,19 +95,19 @@ def test_fid_rejects_bad_references_and_folders(weights, tmp_path, capsys):
 def test_fid_ranks_schedules_as_rmse_does(weights):
     # digits mixture, Heun K = 5: EDM's grid beats the uniform grid in endpoint RMSE by far; FID
     # against held-out digits (random Inception) must rank them the same way, clearly.
-    from artlib import experiments as ex
+    from artlib.repro import experiments as ex
     from artlib.models import load_model
-    from artlib.samplers import to_uint8
-    from artlib.schedules import edm_sigmas, uniform_sigmas
-    from artlib.standins import held_out
+    from artlib.core.samplers import to_uint8
+    from artlib.core.schedules import edm_sigmas, uniform_sigmas
+    from artlib.models.standins import held_out
     den = load_model("digits")
     net = fid.inception(weights)
-    ref = ex.reference_solve(den, range(24), ref_steps=128)
+    ref = metrics.reference(den, range(24), ref_steps=128)
     held = torch.from_numpy(to_uint8(held_out("digits")[:32].numpy())).permute(0, 3, 1, 2)
     mu, sigma = fid.statistics(fid.features([held], net))
     scores, errors = {}, {}
     for name, s in {"edm": edm_sigmas(5, 0.002, 80.0), "uniform": uniform_sigmas(5, 0.002, 80.0)}.items():
-        errors[name], x = ex.endpoint_rmse(den, s, ref, "heun")
+        errors[name], x = metrics.endpoint_rmse(den, s, ref, "heun")
         imgs = torch.from_numpy(to_uint8(x.clamp(-1, 1).numpy())).permute(0, 3, 1, 2)
         scores[name] = fid.fid([imgs], mu, sigma, net)[0]
     assert errors["edm"] < errors["uniform"]
@@ -134,8 +135,8 @@ def test_generated_moments_are_those_of_the_generated_images(weights):
     # sharded generation (3 shards of 2 seeds, batches of 1) adds up to the moments of the same
     # six images scored in one pass: nothing extra in the running total, nothing dropped
     from artlib.models import load_model
-    from artlib.samplers import generate
-    from artlib.schedules import edm_sigmas
+    from artlib.core.samplers import generate
+    from artlib.core.schedules import edm_sigmas
     den, net = load_model("digits"), fid.inception(weights)
     sigmas = edm_sigmas(3, den.sigma_min, den.sigma_max)
     m = fid.generated_moments(den, sigmas, "euler", list(range(6)), net, batch=1, shard_size=2)

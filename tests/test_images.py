@@ -7,15 +7,16 @@ import numpy as np
 import pytest
 import torch
 
-from artlib import experiments as ex
-from artlib.denoisers import GMMDenoiser
+from artlib.eval import metrics
+from artlib.repro import experiments as ex
+from artlib.models.gaussian import GMMDenoiser
 from artlib.models import load_model
-from artlib.edm import EDMDenoiser, fetch, load_edm
-from artlib.errors import ArtlibError
-from artlib.plotting import image_grid
-from artlib.options import parse_seeds
-from artlib.samplers import seeded_batch
-from artlib.standins import held_out, split
+from artlib.models.edm import EDMDenoiser, fetch, load_edm
+from artlib.core.errors import ArtlibError
+from artlib.eval.images import image_grid
+from artlib.core.options import parse_seeds
+from artlib.core.samplers import seeded_batch
+from artlib.models.standins import held_out, split
 
 
 @pytest.mark.parametrize("name,n", [("digits", 1797), ("faces", 200), ("patches", 6000)])
@@ -57,14 +58,14 @@ def test_seeded_batch_is_batch_independent():
     assert x.std() == pytest.approx(den.prior_std, rel=0.2)
     assert seeded_batch(load_model("digits"), [1])[1] is None
     # a model without the attribute is unconditional too
-    from artlib.samplers import random_labels
+    from artlib.core.samplers import random_labels
     assert seeded_batch(load_model("gauss1d"), [1])[1] is None
     assert random_labels(load_model("gauss1d"), 3, torch.Generator()) is None
     assert random_labels(den, 4, torch.Generator().manual_seed(0)).sum(1).tolist() == [1.0] * 4
 
 
 def test_to_uint8_quantises_as_edm_saves_images():
-    from artlib.samplers import to_uint8
+    from artlib.core.samplers import to_uint8
     x = np.array([-1.5, -1.0, -0.5, 0.0, 0.999, 1.0, 1.5]).reshape(1, 1, 1, 7)
     assert to_uint8(x).ravel().tolist() == [0, 0, 64, 128, 255, 255, 255]
     assert to_uint8(np.zeros((2, 3, 4, 5))).shape == (2, 4, 5, 3)
@@ -73,7 +74,7 @@ def test_to_uint8_quantises_as_edm_saves_images():
 def test_parse_seeds():
     assert parse_seeds("0-3,10") == [0, 1, 2, 3, 10]
     for bad in ("5-2", "a", "", "-1"):
-        with pytest.raises(ArtlibError, match="--seeds"):
+        with pytest.raises(ArtlibError, match="seed"):
             parse_seeds(bad)
 
 
@@ -88,7 +89,7 @@ def test_image_grid_layout():
 def test_image_sweep_on_a_gmm(gmm):
     den = GMMDenoiser(gmm.log_w.exp(), gmm.means, torch.einsum("jde,je,jfe->jdf", gmm.evecs, gmm.evals, gmm.evecs),
                       shape=(1, 2, 2), sigma_min=0.002, sigma_max=10.0)
-    ref = ex.reference_solve(den, range(16), ref_steps=256)
+    ref = metrics.reference(den, range(16), ref_steps=256)
     sw = ex.image_sweep(den, [9, 19], "heun", ref)
     for name in ("EDM (rho=7)", "Closed-form optimum"):
         # Heun is second order: doubling K (NFE 9 -> 19) cuts the error by well over first order's 2x
@@ -223,7 +224,7 @@ def test_committed_network_denoises_held_out_digits():
 
 
 def test_fit_net_is_deterministic_and_round_trips(tmp_path):
-    from artlib.smallnet import fit, load_net, save_net
+    from artlib.models.smallnet import fit, load_net, save_net
     data = torch.from_numpy(split("digits")[0][:64]).unsqueeze(1)
     a, la = fit(data, steps=100, batch=16, progress=False)
     b, lb = fit(data, steps=100, batch=16, progress=False)
@@ -242,11 +243,11 @@ def test_endpoint_rmse_on_a_gaussian_is_its_closed_form():
     # the last step into σ = 0 being Euler's
     import math
 
-    from artlib.denoisers import GaussianDenoiser
-    from artlib.schedules import edm_sigmas
+    from artlib.models.gaussian import GaussianDenoiser
+    from artlib.core.schedules import edm_sigmas
     c, T = 0.7, 20.0
     den = GaussianDenoiser(c=c, dim=8, sigma_min=0.002, sigma_max=T)
-    ref = ex.reference_solve(den, range(32), ref_steps=512)
+    ref = metrics.reference(den, range(32), ref_steps=512)
     assert torch.allclose(ref.ref, ref.x0 * c / math.sqrt(c * c + T * T), rtol=1e-4)   # measured 2.5e-5
     s = edm_sigmas(6, 0.002, T).tolist()
     slope = [v / (c * c + v * v) for v in s]
@@ -255,7 +256,7 @@ def test_endpoint_rmse_on_a_gaussian_is_its_closed_form():
                      1 + (s[k + 1] - s[k]) * (slope[k] + slope[k + 1] + (s[k + 1] - s[k]) * slope[k] * slope[k + 1]) / 2
                      for k in range(6))
     for solver, gain in (("euler", euler), ("heun", heun)):
-        err, x = ex.endpoint_rmse(den, torch.tensor(s, dtype=torch.float64), ref, solver)
+        err, x = metrics.endpoint_rmse(den, torch.tensor(s, dtype=torch.float64), ref, solver)
         assert torch.allclose(x, ref.x0 * gain, rtol=1e-12)
         assert err == pytest.approx(float((ref.x0 * gain - ref.ref).pow(2).mean().sqrt()), rel=1e-9)
 
@@ -263,7 +264,7 @@ def test_endpoint_rmse_on_a_gaussian_is_its_closed_form():
 def test_generate_returns_the_images_pixel_for_pixel_in_c_h_w_order():
     # a one-point model (covariance 1e-12) at the image m: every solve ends exactly at m, so each
     # seed's image is m·127.5 + 128 clipped to uint8, in EDM's [n, C, H, W] layout
-    from artlib.samplers import generate
+    from artlib.core.samplers import generate
     m = torch.linspace(-1.2, 1.2, 24, dtype=torch.float64)          # distinct pixels, two of them clipped
     den = GMMDenoiser(torch.ones(1), m[None], 1e-12 * torch.eye(24)[None], shape=(3, 2, 4))
     imgs = generate(den, torch.tensor([80.0, 5.0, 0.5, 0.0]), [0, 7], solver="euler")

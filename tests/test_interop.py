@@ -6,11 +6,11 @@ README's test command installs both (requirements-interop.txt)."""
 import pytest
 import torch
 
-from artlib.errors import ArtlibError
-from artlib.export import betas_for_sigmas, diffusers_heun_timesteps, set_diffusers_schedule
+from artlib.core.errors import ArtlibError
+from artlib.export.diffusers import betas_for_sigmas, diffusers_heun_timesteps, set_diffusers_schedule
 from artlib.models import load_model
-from artlib.samplers import initial_noise, sample
-from artlib.schedules import load_schedule
+from artlib.core.samplers import initial_noise, sample
+from artlib.core.schedules import load_schedule
 
 diffusers = pytest.importorskip("diffusers", reason="diffusers is not installed (pip install -r requirements-interop.txt)")
 pytest.importorskip("k_diffusion.sampling", reason="k-diffusion is not installed (see requirements-interop.txt)")
@@ -22,7 +22,7 @@ FLOAT32_RTOL = 2e-5   # measured: 1.6e-6 (Euler), 4.1e-6 (Heun) on the digits st
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     """A GITS grid for the digits stand-in, exported by the CLI as a user would."""
-    from artlib.__main__ import main
+    from artlib.cli import main
     out = tmp_path_factory.mktemp("export") / "digits-gits.json"
     assert main(["schedule", "--model", "digits", "--schedule", "gits:points=31,batch=16", "--K", "6",
                  "--out", str(out), "--quiet"]) == 0
@@ -56,7 +56,7 @@ def test_the_books_example_matches_artlib_in_every_sampler(exported):
         err = float((out[f"diffusers {solver}"] - ours).abs().max() / ours.abs().max())
         assert err < FLOAT32_RTOL
         # the tolerance is not loose: artlib's endpoint on EDM's grid of the same K is far outside it
-        from artlib.schedules import edm_sigmas
+        from artlib.core.schedules import edm_sigmas
         edm = sample(den, x, edm_sigmas(sigmas.numel() - 1, den.sigma_min, den.sigma_max), solver=solver)
         assert float((edm - ours).abs().max() / ours.abs().max()) > 100 * FLOAT32_RTOL
 

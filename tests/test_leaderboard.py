@@ -1,5 +1,5 @@
 """The leaderboard's bookkeeping on a hand-made board: winners, ratios, the verdict, the costs."""
-from artlib import leaderboard as lb
+from artlib.repro import leaderboard as lb
 
 
 def _board(solver, error, cost):

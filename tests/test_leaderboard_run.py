@@ -5,12 +5,13 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from artlib import leaderboard as lb
-from artlib.experiments import endpoint_rmse, reference_solve, steps_for_nfe
-from artlib.metrics import exact_w2
+from artlib.repro import leaderboard as lb
+from artlib.eval.metrics import endpoint_rmse, reference
+from artlib.repro.experiments import steps_for_nfe
+from artlib.eval.metrics import exact_w2
 from artlib.models import load_model
-from artlib.schedules import edm_sigmas, uniform_sigmas
-from artlib.sources import build, parse
+from artlib.core.schedules import edm_sigmas, uniform_sigmas
+from artlib.methods.registry import build, parse
 
 METHODS = {"EDM (rho=7)": "edm", "Uniform": "uniform", "LD3 (L2)": "ld3:n=4,iterations=2",
            "GITS": "gits:points=11,batch=4"}
@@ -51,7 +52,7 @@ def test_a_gaussian_board_is_exact_w2_of_each_grid(solver, nfes):
 
 def test_an_image_board_is_endpoint_rmse_against_one_reference(gmm):
     b = lb.run(gmm, [3], "heun", methods={"EDM (rho=7)": "edm", "Uniform": "uniform"}, n=8, ref_steps=64)
-    ref = reference_solve(gmm, range(8), ref_steps=64)
+    ref = reference(gmm, range(8), ref_steps=64)
     assert b.metric == "endpoint RMSE (8 seeds)"
     for row in b.error:
         assert b.error[row][3] == endpoint_rmse(gmm, b.grids[row][3], ref, "heun")[0]
@@ -62,6 +63,6 @@ def test_an_image_board_is_endpoint_rmse_against_one_reference(gmm):
 
 
 def test_a_bad_spec_is_refused_before_any_work():
-    from artlib.errors import ArtlibError
+    from artlib.core.errors import ArtlibError
     with pytest.raises(ArtlibError, match="nope"):
         lb.run(load_model("gauss1d"), [2], "euler", methods={"EDM": "edm", "X": "nope"})

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from artlib.metrics import frechet_distance, frechet_distance_samples, sample_w2_normal
+from artlib.eval.metrics import frechet_distance, frechet_distance_samples, sample_w2_normal
 
 
 def test_frechet_distance_of_known_gaussians():

@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 import torch
 
-from artlib.optimum import (QProfile, objective_ratio, optimal_objective, optimal_sigmas, optimal_speed,
+from artlib.art.optimum import (QProfile, objective_ratio, optimal_objective, optimal_sigmas, optimal_speed,
                             proxy_objective, q_profile, speed_profile)
-from artlib.schedules import edm_sigmas, uniform_sigmas
+from artlib.core.schedules import edm_sigmas, uniform_sigmas
 
 
 def flat(q=4.0, T=2.0, m=2001):
@@ -49,14 +49,14 @@ def test_closed_form_grid_reaches_the_minimum_on_gauss1d(gauss1d):
 def test_the_profile_ends_with_q_of_the_finished_samples():
     # the last entry (σ = 0, evaluated at the model's σ floor) is mean |Q| of the solve's own end
     # states, not of the states one step earlier nor at another σ
-    from artlib.env import ARTEnv
+    from artlib.art.dynamics import QOracle
     from artlib.models import load_model
-    from artlib.samplers import initial_noise, sample
+    from artlib.core.samplers import initial_noise, sample
     den = load_model("digits")
     p = q_profile(den, n=16, fine_steps=32, seed=3)
     x_end = sample(den, initial_noise(den, 16, torch.Generator().manual_seed(3)), p.sigma, solver="heun")
-    env = ARTEnv(den, 1)
-    want = env.q_norm(x_end, torch.full((16,), env.T, dtype=torch.float64)).mean().item()
+    oracle = QOracle(den)
+    want = oracle.q_norm(x_end, torch.full((16,), oracle.T, dtype=torch.float64)).mean().item()
     assert p.sigma[-1] == 0 and p.q_bar[-1].item() == pytest.approx(want, rel=1e-12)
     assert abs(p.q_bar[-2].item() / want - 1) > 1e-3   # the entry before: other states, so another value
 

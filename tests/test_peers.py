@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from artlib import peers as P
-from artlib.denoisers import GaussianDenoiser
-from artlib.errors import ArtlibError
-from artlib.experiments import endpoint_rmse, reference_solve
-from artlib.schedules import edm_sigmas
+from artlib.core.cache import per_model
+from artlib.methods import ays, dmn, gits, grids, ld3
+from artlib.models.gaussian import GaussianDenoiser
+from artlib.core.errors import ArtlibError
+from artlib.eval.metrics import endpoint_rmse, reference
+from artlib.core.schedules import edm_sigmas
 
 # N = 10 grids on EDM's range (80 → 0.002): DPM-Solver's definitions mapped to σ through EDM's VP
 # schedule, as the GITS repository's solver_utils does; values to 4 significant digits
@@ -26,19 +27,19 @@ def _close(sigmas, ref, rel=6e-4):
 
 
 def test_closed_form_grids_match_the_published_n10_values():
-    _close(P.logsnr_sigmas(11, 0.002, 80.0), LOGSNR)
-    _close(P.vp_time_sigmas(11, 0.002, 80.0, rho=1.0), TIME_UNIFORM)
-    _close(P.vp_time_sigmas(11, 0.002, 80.0, rho=2.0), TIME_QUADRATIC)
+    _close(grids.logsnr_sigmas(11, 0.002, 80.0), LOGSNR)
+    _close(grids.vp_time_sigmas(11, 0.002, 80.0, rho=1.0), TIME_UNIFORM)
+    _close(grids.vp_time_sigmas(11, 0.002, 80.0, rho=2.0), TIME_QUADRATIC)
 
 
 def test_models_with_sigma_min_zero_end_peer_grids_at_the_floor():
-    s = P.logsnr_sigmas(4, 0.0, 3.0)
-    assert s[-2] == P.SIGMA_END_FLOOR and s[-1] == 0.0 and s[0] == 3.0
+    s = grids.logsnr_sigmas(4, 0.0, 3.0)
+    assert s[-2] == grids.SIGMA_END_FLOOR and s[-1] == 0.0 and s[0] == 3.0
 
 
 def test_ays_gauss_is_the_arctan_ramp_and_minimises_the_output_kl():
     # AYS Theorem 3.1, c = 1, N = 5: [80, 2.980, 1.357, 0.7208, 0.3239, 0.002]
-    _close(P.ays_gauss_sigmas(6, 0.002, 80.0, c=1.0), [80, 2.980, 1.357, 0.7208, 0.3239, 0.002], rel=3e-4)
+    _close(grids.ays_gauss_sigmas(6, 0.002, 80.0, c=1.0), [80, 2.980, 1.357, 0.7208, 0.3239, 0.002], rel=3e-4)
     # For N(0, c²) data each Euler step multiplies x by (c² + σ_k σ_{k+1})/(c² + σ_k²), so the output
     # is N(0, s²) exactly; the arctan grid's KL to N(0, c²) is below every nearby grid's.
     c, smax = 0.5, 80.0
@@ -49,7 +50,7 @@ def test_ays_gauss_is_the_arctan_ramp_and_minimises_the_output_kl():
             std *= (c * c + a * b) / (c * c + a * a)
         return math.log(c / std) + std ** 2 / (2 * c * c) - 0.5
 
-    g = P.ays_gauss_sigmas(8, 0.0, smax, c)
+    g = grids.ays_gauss_sigmas(8, 0.0, smax, c)
     assert g[-1] == 0 and g.numel() == 9
     rng = np.random.default_rng(0)
     for _ in range(40):
@@ -63,27 +64,27 @@ def test_ays_gauss_is_the_arctan_ramp_and_minimises_the_output_kl():
 
 def test_dmn_reproduces_the_reference_run_and_is_geometric_at_order_1():
     # an independent run of StepOptim's objective (EDM, ε = σ), N = 5
-    _close(P.dmn_sigmas(6, 0.002, 80.0), [80, 3.063, 1.114, 0.3737, 0.0723, 0.002], rel=2e-3)
+    _close(dmn.dmn_sigmas(6, 0.002, 80.0), [80, 3.063, 1.114, 0.3737, 0.0723, 0.002], rel=2e-3)
     # all steps of order 1: Σ(σ_s/σ_{s+1} − 1) is minimised by the geometric grid
-    np.testing.assert_allclose(P.dmn_sigmas(11, 0.002, 80.0, order=1).numpy(), P.logsnr_sigmas(11, 0.002, 80.0).numpy(),
+    np.testing.assert_allclose(dmn.dmn_sigmas(11, 0.002, 80.0, order=1).numpy(), grids.logsnr_sigmas(11, 0.002, 80.0).numpy(),
                                rtol=1e-6)
     # N = 10: the reference run (scipy trust-constr) stopped at a grid whose objective is higher
     # than the one L-BFGS finds here; ours must be at least as low
     ref = torch.tensor([80, 26.71, 5.937, 2.301, 1.025, 0.3439, 0.1262, 0.0485, 0.0227, 0.0094, 0.002], dtype=torch.float64)
-    ours = P.dmn_sigmas(11, 0.002, 80.0)[:-1]
-    assert P.dmn_objective(-torch.log(ours)) <= P.dmn_objective(-torch.log(ref))
+    ours = dmn.dmn_sigmas(11, 0.002, 80.0)[:-1]
+    assert dmn.dmn_objective(-torch.log(ours)) <= dmn.dmn_objective(-torch.log(ref))
 
 
 def test_dmn_order1_objective_by_hand():
     # order-1 steps add |(e^{λ_{s+1}} − e^{λ_s}) σ_s| = e^{h_s} − 1 with σ = e^{−λ}
     lam = torch.tensor([0.0, 0.5, 1.5, 1.7], dtype=torch.float64)
     expect = sum(math.expm1(h) for h in (0.5, 1.0, 0.2))
-    assert float(P.dmn_objective(lam, order=1)) == pytest.approx(expect, rel=1e-12)
+    assert float(dmn.dmn_objective(lam, order=1)) == pytest.approx(expect, rel=1e-12)
 
 
 def test_gits_teacher_grid_holds_the_published_cifar10_schedule():
     # GITS README: the 6-step CIFAR-10 grid is teacher points {0, 19, 27, 33, 39, 45, 60} of 61
-    tau = P.teacher_grid(61, 0.002, 80.0)
+    tau = gits.teacher_grid(61, 0.002, 80.0)
     np.testing.assert_allclose(tau[[0, 19, 27, 33, 39, 45, 60]].numpy(),
                                [80, 10.9836, 3.8811, 1.584, 0.5666, 0.1698, 0.002], rtol=1e-4, atol=5e-5)
 
@@ -94,18 +95,18 @@ def test_gits_dynamic_programme_finds_the_best_discounted_path():
     for jumps, gamma in ((1, 1.15), (3, 1.15), (4, 0.7), (8, 1.0)):
         best = min(itertools.combinations(range(1, 8), jumps - 1),
                    key=lambda mid: sum(gamma ** m * C[a, b] for m, (a, b) in enumerate(zip((0,) + mid, mid + (8,)))))
-        assert P.gits_path(C, jumps, gamma) == [0, *best, 8]
+        assert gits.gits_path(C, jumps, gamma) == [0, *best, 8]
     with pytest.raises(ArtlibError, match="jumps"):
-        P.gits_path(C, 9, 1.15)
+        gits.gits_path(C, 9, 1.15)
 
 
 def test_gits_on_a_mixture_picks_teacher_points_and_beats_uniform(gmm):
-    s, cost = P.gits_sigmas(gmm, 5, teacher_points=31, batch=64)
-    tau = P.teacher_grid(31, gmm.sigma_min, gmm.sigma_max)
+    s, cost = gits.gits_sigmas(gmm, 5, teacher_points=31, batch=64)
+    tau = gits.teacher_grid(31, gmm.sigma_min, gmm.sigma_max)
     assert s.numel() == 6 and s[-1] == 0 and all(bool(torch.isclose(v, tau).any()) for v in s[:-1])
     assert cost.evaluations == 64 * 30 * (2 * 4 + 1)
-    ref = reference_solve(gmm, range(64), ref_steps=256)
-    from artlib.schedules import uniform_sigmas
+    ref = reference(gmm, range(64), ref_steps=256)
+    from artlib.core.schedules import uniform_sigmas
     assert endpoint_rmse(gmm, s, ref, "euler")[0] < endpoint_rmse(gmm, uniform_sigmas(5, 0.002, 10.0), ref, "euler")[0]
 
 
@@ -114,7 +115,7 @@ def test_klub_of_a_gaussian_matches_its_closed_form():
     # KLUB(a, b) = c⁴ d (F(b) − F(a)), F(t) = −1/(2c²t²) − log(t²/(t² + c²))/(2c⁴) + 1/(2t²(b² + c²))
     c, d = 0.5, 32
     den = GaussianDenoiser(c=c, dim=d, sigma_min=0.002, sigma_max=80.0)
-    klub = P.Klub(den, n=2048, nodes=12, ref_steps=128)
+    klub = ays.Klub(den, n=2048, nodes=12, ref_steps=128)
     for a, b in ((0.1, 0.5), (0.5, 3.0), (3.0, 20.0)):
         def F(t):
             return -1 / (2 * c * c * t * t) - math.log(t * t / (t * t + c * c)) / (2 * c ** 4) + 1 / (2 * t * t * (b * b + c * c))
@@ -122,12 +123,12 @@ def test_klub_of_a_gaussian_matches_its_closed_form():
 
 
 def test_ays_search_lowers_the_klub_and_subdivides(gmm):
-    s, cost = P.ays_sigmas(gmm, 6, n=64, sweeps=2)
+    s, cost = ays.ays_sigmas(gmm, 6, n=64, sweeps=2)
     assert s.numel() == 7 and s[-1] == 0 and s[-2] == gmm.sigma_min and s[0] == gmm.sigma_max
     assert cost.evaluations > 0
-    klub = P.Klub(gmm, n=64)
+    klub = ays.Klub(gmm, n=64)
     start = edm_sigmas(11, 0.002, 10.0, 7.0)[:-1].numpy()
-    found = P.ays_search(klub, start.copy(), list(range(1, 10)), sweeps=2)
+    found = ays.ays_search(klub, start.copy(), list(range(1, 10)), sweeps=2)
 
     def total(p):
         return sum(klub(lo, hi) for hi, lo in zip(p[:-1], p[1:]))
@@ -136,8 +137,8 @@ def test_ays_search_lowers_the_klub_and_subdivides(gmm):
 
 
 def test_ld3_lowers_the_endpoint_error_below_its_edm_start(gmm):
-    ref = reference_solve(gmm, range(64), ref_steps=256)
-    s, cost = P.ld3_sigmas(gmm, 4, "euler", n=64, iterations=60, ref_steps=256)
+    ref = reference(gmm, range(64), ref_steps=256)
+    s, cost = ld3.ld3_sigmas(gmm, 4, "euler", n=64, iterations=60, ref_steps=256)
     assert s.numel() == 5 and s[-1] == 0 and s[0] == gmm.sigma_max and torch.all(s[1:] < s[:-1])
     edm = edm_sigmas(4, gmm.sigma_min, gmm.sigma_max, 7.0)
     # seeds 0..63 differ from ld3's own training noises: a held-out check
@@ -146,11 +147,11 @@ def test_ld3_lowers_the_endpoint_error_below_its_edm_start(gmm):
 
 
 def test_ld3_heun_differentiable_solve_matches_the_sampler(gmm):
-    from artlib.samplers import sample
+    from artlib.core.samplers import advance, sample
     x = torch.randn(8, 4, generator=torch.Generator().manual_seed(0), dtype=torch.float64) * 10
     s = edm_sigmas(5, 0.002, 10.0, 7.0)
     for solver in ("euler", "heun"):
-        assert torch.allclose(P._solve_differentiable(gmm, x, s, solver, None), sample(gmm, x, s, solver=solver),
+        assert torch.allclose(advance(gmm, x, s, solver=solver), sample(gmm, x, s, solver=solver),
                               rtol=1e-12, atol=1e-12)
 
 
@@ -160,22 +161,22 @@ def test_line_deviation_by_hand():
     b = torch.tensor([[2.0, 0, 0], [0, 5.0, 0]], dtype=torch.float64)
     y = torch.tensor([[[1.0, 3.0, 4.0], [7.0, 1.0, 0.0]],
                       [[5.0, 0.0, 0.0], [0.0, -2.0, 0.0]]], dtype=torch.float64)    # [2 points, B=2, d=3]
-    assert torch.allclose(P.line_deviation(y, a, b), torch.tensor([[5.0, 7.0], [0.0, 0.0]], dtype=torch.float64))
+    assert torch.allclose(gits.line_deviation(y, a, b), torch.tensor([[5.0, 7.0], [0.0, 0.0]], dtype=torch.float64))
 
 
 def test_teacher_grid_reaches_zero_on_models_that_do():
-    tau = P.teacher_grid(5, 0.0, 3.0)
+    tau = gits.teacher_grid(5, 0.0, 3.0)
     assert tau.numel() == 5 and tau[0] == 3.0 and tau[-1] == 0.0
 
 
 def test_ays_table_has_40_intervals(gmm):
-    table, _ = P._ays_table(gmm, 8, 1, 0, False)
+    table, _ = ays._ays_table(gmm, 8, 1, 0, False)
     assert table.size == 41 and table[0] == gmm.sigma_max and table[-1] == pytest.approx(gmm.sigma_min, rel=1e-12)
 
 
 def test_ld3_soft_ball_moves_the_grid(gmm):
-    plain, _ = P.ld3_sigmas(gmm, 3, "euler", n=16, iterations=20, ref_steps=64)
-    soft, _ = P.ld3_sigmas(gmm, 3, "euler", n=16, iterations=20, ref_steps=64, radius=0.2)
+    plain, _ = ld3.ld3_sigmas(gmm, 3, "euler", n=16, iterations=20, ref_steps=64)
+    soft, _ = ld3.ld3_sigmas(gmm, 3, "euler", n=16, iterations=20, ref_steps=64, radius=0.2)
     assert not torch.allclose(plain, soft)
 
 
@@ -213,7 +214,7 @@ def test_dmn_objective_equals_lagrange_weights_by_quadrature(N):
     for order in (1, 2, 3):
         for trunc in (None, 0, 2, N):
             expect = _dmn_by_quadrature(lam, order, (3 if N <= 7 else 0) if trunc is None else trunc)
-            got = float(P.dmn_objective(torch.from_numpy(lam), order, trunc))
+            got = float(dmn.dmn_objective(torch.from_numpy(lam), order, trunc))
             assert got == pytest.approx(expect, rel=1e-9), (order, trunc)
 
 
@@ -228,35 +229,35 @@ class _LogSquared:
 
 def test_ays_search_converges_to_the_minimum_of_a_known_cost():
     start = edm_sigmas(11, 0.002, 80.0, 7.0)[:-1].numpy()
-    geometric = P.logsnr_sigmas(11, 0.002, 80.0)[:-1].numpy()
-    found = P.ays_search(_LogSquared(), start.copy(), list(range(1, 10)), sweeps=400)
+    geometric = grids.logsnr_sigmas(11, 0.002, 80.0)[:-1].numpy()
+    found = ays.ays_search(_LogSquared(), start.copy(), list(range(1, 10)), sweeps=400)
     np.testing.assert_allclose(found, geometric, rtol=2e-3)
-    one = P.ays_search(_LogSquared(), start.copy(), list(range(1, 10)), sweeps=1)
+    one = ays.ays_search(_LogSquared(), start.copy(), list(range(1, 10)), sweeps=1)
 
     def total(p):
         return float(_LogSquared().many(p[1:], p[:-1]).sum())
     assert total(found) < total(one) < total(start)
     # only the free points move
-    part = P.ays_search(_LogSquared(), start.copy(), [2, 5], sweeps=3)
+    part = ays.ays_search(_LogSquared(), start.copy(), [2, 5], sweeps=3)
     assert np.array_equal(np.delete(part, [2, 5]), np.delete(start, [2, 5])) and not np.array_equal(part, start)
 
 
 def test_ays_table_subdivides_at_log_midpoints(gmm, monkeypatch):
     # with the known cost the coarse search ends geometric, and the log-midpoints are already optimal
-    monkeypatch.setattr(P, "Klub", lambda den, n, seed: _LogSquared())
-    table, _ = P._ays_table(gmm, 8, 400, 0, False)
-    np.testing.assert_allclose(table, P.logsnr_sigmas(41, gmm.sigma_min, gmm.sigma_max)[:-1].numpy(), rtol=2e-3)
+    monkeypatch.setattr(ays, "Klub", lambda den, n, seed: _LogSquared())
+    table, _ = ays._ays_table(gmm, 8, 400, 0, False)
+    np.testing.assert_allclose(table, grids.logsnr_sigmas(41, gmm.sigma_min, gmm.sigma_max)[:-1].numpy(), rtol=2e-3)
 
 
 def test_ays_reads_its_table_log_linearly_at_k(gmm):
     # a geometric 41-point table read at K points is the K-point geometric grid
-    table = P.logsnr_sigmas(41, gmm.sigma_min, gmm.sigma_max)[:-1].numpy()
-    P._TABLES.setdefault(gmm, {})[("ays", 3, 99, 7)] = (table, P.Cost(123, 0.5))
+    table = grids.logsnr_sigmas(41, gmm.sigma_min, gmm.sigma_max)[:-1].numpy()
+    per_model(gmm, ("ays", 3, 99, 7), lambda: (table, grids.Cost(123, 0.5)))
     for K in (2, 5, 11, 41):
-        s, cost = P.ays_sigmas(gmm, K, n=3, sweeps=99, seed=7)
-        assert torch.allclose(s, P.logsnr_sigmas(K, gmm.sigma_min, gmm.sigma_max), rtol=1e-12, atol=0)
+        s, cost = ays.ays_sigmas(gmm, K, n=3, sweeps=99, seed=7)
+        assert torch.allclose(s, grids.logsnr_sigmas(K, gmm.sigma_min, gmm.sigma_max), rtol=1e-12, atol=0)
         assert cost.evaluations == 123
-    s, _ = P.ays_sigmas(gmm, 1, n=3, sweeps=99, seed=7)
+    s, _ = ays.ays_sigmas(gmm, 1, n=3, sweeps=99, seed=7)
     assert s.tolist() == [gmm.sigma_max, 0.0]
 
 
@@ -267,18 +268,18 @@ def test_gits_reads_the_best_path_of_its_table():
     cost[0, 7] = 0.5                                   # one jump is cheaper, but K fixes the number of jumps
     for sigma_min, K in ((0.002, 4), (0.0, 3)):        # K − 1 jumps then 0, or K jumps to a teacher that reaches 0
         den = GaussianDenoiser(sigma_min=sigma_min, sigma_max=10.0)
-        tau = P.teacher_grid(8, sigma_min, 10.0)
-        P._TABLES.setdefault(den, {})[("gits", 8, 2, "l2", 1, 0)] = (tau, cost, P.Cost(9, 0.0))
-        s, spent = P.gits_sigmas(den, K, teacher_points=8, batch=2, metric="l2", substeps=1, gamma=1.0)
+        tau = gits.teacher_grid(8, sigma_min, 10.0)
+        per_model(den, ("gits", 8, 2, "l2", 1, 0), lambda: (tau, cost, grids.Cost(9, 0.0)))
+        s, spent = gits.gits_sigmas(den, K, teacher_points=8, batch=2, metric="l2", substeps=1, gamma=1.0)
         assert s.tolist() == tau[[0, 2, 5, 7]].tolist() + ([0.0] if sigma_min else []) and spent.evaluations == 9
-        s, _ = P.gits_sigmas(den, K - 2, teacher_points=8, batch=2, metric="l2", substeps=1, gamma=1.0)
+        s, _ = gits.gits_sigmas(den, K - 2, teacher_points=8, batch=2, metric="l2", substeps=1, gamma=1.0)
         assert s.tolist()[:2] == [tau[0].item(), tau[7].item()]
 
 
 @pytest.mark.parametrize("metric", ["l2", "dev"])
 def test_gits_cost_matrix_is_the_euler_jump_against_the_teacher(gmm, metric):
-    from artlib.samplers import advance, initial_noise, random_labels
-    tau, cost, spent = P._gits_table(gmm, 7, 16, metric, 2, 3, False)
+    from artlib.core.samplers import advance, initial_noise, random_labels
+    tau, cost, spent = gits._gits_table(gmm, 7, 16, metric, 2, 3, False)
     gen = torch.Generator().manual_seed(3)
     X = [initial_noise(gmm, 16, gen)]
     labels = random_labels(gmm, 16, gen)
@@ -294,13 +295,13 @@ def test_gits_cost_matrix_is_the_euler_jump_against_the_teacher(gmm, metric):
             if metric == "l2":
                 expect = (jump - X[j]).norm(dim=1).mean()
             else:
-                expect = P.line_deviation(jump, X[0], X[-1]).mean() - P.line_deviation(X[j], X[0], X[-1]).mean()
+                expect = gits.line_deviation(jump, X[0], X[-1]).mean() - gits.line_deviation(X[j], X[0], X[-1]).mean()
             assert cost[i, j] == pytest.approx(float(expect), rel=1e-9, abs=1e-12)
     assert spent.evaluations == 16 * (6 * (2 * 2) + 6)
 
 
 def test_klub_in_batches_equals_one_interval_at_a_time(gmm):
-    klub = P.Klub(gmm, n=16, nodes=5, ref_steps=32)
+    klub = ays.Klub(gmm, n=16, nodes=5, ref_steps=32)
     lo, hi = [0.01, 0.3, 2.0], [0.3, 2.0, 9.0]
     spent = klub.evaluations
     many = klub.many(lo, hi, chunk=40)
@@ -312,24 +313,24 @@ def test_klub_in_batches_equals_one_interval_at_a_time(gmm):
 def test_defaults_are_the_documented_ones_and_agree_with_the_sources_table():
     import inspect
 
-    from artlib.sources import SOURCES
+    from artlib.methods.registry import METHODS as SOURCES
 
     def defaults(f):
         return {k: p.default for k, p in inspect.signature(f).parameters.items() if p.default is not p.empty}
-    assert defaults(P.vp_time_sigmas) == {"rho": 1.0, "eps_s": 1e-3}              # DPM-Solver's ε_s
-    assert defaults(P.ays_gauss_sigmas) == {"c": 0.5}
-    assert defaults(P.dmn_objective) == {"order": 3, "trunc": None}
-    assert defaults(P.dmn_sigmas) == {"order": 3} and SOURCES["dmn"].defaults == {"order": 3}
+    assert defaults(grids.vp_time_sigmas) == {"rho": 1.0, "eps_s": 1e-3}              # DPM-Solver's ε_s
+    assert defaults(grids.ays_gauss_sigmas) == {"c": 0.5}
+    assert defaults(dmn.dmn_objective) == {"order": 3, "trunc": None}
+    assert defaults(dmn.dmn_sigmas) == {"order": 3} and SOURCES["dmn"].defaults == {"order": 3}
     # GITS: its repository's CIFAR-10 settings
-    g = defaults(P.gits_sigmas)
+    g = defaults(gits.gits_sigmas)
     assert g == {"teacher_points": 61, "batch": 256, "metric": "dev", "gamma": 1.15, "substeps": 4, "seed": 0,
                  "progress": False}
     assert SOURCES["gits"].defaults == {"points": g["teacher_points"], "batch": g["batch"], "gamma": g["gamma"], "l2": 0}
-    assert defaults(P.Klub) == {"n": 256, "nodes": 8, "seed": 0, "ref_steps": 256}
-    a = defaults(P.ays_sigmas)
-    assert a == {"n": 256, "sweeps": 6, "seed": 0, "progress": False} and defaults(P.ays_search)["candidates"] == 11
+    assert defaults(ays.Klub) == {"n": 256, "nodes": 8, "seed": 0, "ref_steps": 256}
+    a = defaults(ays.ays_sigmas)
+    assert a == {"n": 256, "sweeps": 6, "seed": 0, "progress": False} and defaults(ays.ays_search)["candidates"] == 11
     assert SOURCES["ays"].defaults == {"n": a["n"], "sweeps": a["sweeps"]}
-    d = defaults(P.ld3_sigmas)
+    d = defaults(ld3.ld3_sigmas)
     assert d == {"solver": "euler", "n": 64, "iterations": 200, "lr": 0.05, "radius": 0.0, "ref_steps": 256, "seed": 0,
                  "progress": False}
     assert SOURCES["ld3"].defaults == {k: d[k] for k in ("n", "iterations", "lr", "radius")}
@@ -337,8 +338,8 @@ def test_defaults_are_the_documented_ones_and_agree_with_the_sources_table():
 
 def test_the_reported_seconds_are_the_time_spent(gmm):
     import time
-    for build in (lambda: P.gits_sigmas(gmm, 3, teacher_points=7, batch=4), lambda: P.ays_sigmas(gmm, 3, n=4, sweeps=1),
-                  lambda: P.ld3_sigmas(gmm, 3, n=4, iterations=2, ref_steps=16)):
+    for build in (lambda: gits.gits_sigmas(gmm, 3, teacher_points=7, batch=4), lambda: ays.ays_sigmas(gmm, 3, n=4, sweeps=1),
+                  lambda: ld3.ld3_sigmas(gmm, 3, n=4, iterations=2, ref_steps=16)):
         t0 = time.perf_counter()
         _, cost = build()
         assert 0 < cost.seconds <= time.perf_counter() - t0
@@ -356,19 +357,19 @@ def test_ays_search_halves_its_window_after_a_sweep_that_moves_nothing():
     # started at the optimum nothing moves: the window halves every sweep, 1 → 2⁻¹⁴ < 1e-4 in 14
     # sweeps, each trying every free point (two KLUB calls apiece)
     klub = _CountingLogSquared()
-    start = P.logsnr_sigmas(11, 0.002, 80.0)[:-1].numpy()
-    found = P.ays_search(klub, start.copy(), list(range(1, 10)), sweeps=400)
+    start = grids.logsnr_sigmas(11, 0.002, 80.0)[:-1].numpy()
+    found = ays.ays_search(klub, start.copy(), list(range(1, 10)), sweeps=400)
     assert np.array_equal(found, start) and klub.calls == 14 * 9 * 2
     capped = _CountingLogSquared()
-    P.ays_search(capped, start.copy(), [3], sweeps=5)
+    ays.ays_search(capped, start.copy(), [3], sweeps=5)
     assert capped.calls == 5 * 2
 
 
 def test_ld3_optimises_from_two_steps_and_returns_edm_at_one(gmm):
-    s, _ = P.ld3_sigmas(gmm, 2, "euler", n=8, iterations=5, ref_steps=32)
+    s, _ = ld3.ld3_sigmas(gmm, 2, "euler", n=8, iterations=5, ref_steps=32)
     edm = edm_sigmas(2, gmm.sigma_min, gmm.sigma_max, 7.0)
     assert s.numel() == 3 and s[0] == edm[0] and s[-1] == 0 and s[1] != edm[1]
-    one, cost = P.ld3_sigmas(gmm, 1, "euler", n=8, iterations=5, ref_steps=32)
+    one, cost = ld3.ld3_sigmas(gmm, 1, "euler", n=8, iterations=5, ref_steps=32)
     assert torch.equal(one, edm_sigmas(1, gmm.sigma_min, gmm.sigma_max, 7.0)) and cost.evaluations == 8 * 63
 
 
@@ -380,22 +381,22 @@ def test_vp_time_grids_recover_edms_vp_schedule():
     lo, hi = float(vp(1e-3)), float(vp(1.0))
     for rho in (1.0, 2.0):
         t = (1 + np.arange(8) / 7 * (1e-3 ** (1 / rho) - 1)) ** rho
-        np.testing.assert_allclose(P.vp_time_sigmas(8, lo, hi, rho=rho)[:-1].numpy(), vp(t), rtol=1e-11)
+        np.testing.assert_allclose(grids.vp_time_sigmas(8, lo, hi, rho=rho)[:-1].numpy(), vp(t), rtol=1e-11)
 
 
 def test_sigma_end_and_the_arctan_ramp_with_c_not_1():
-    assert P.sigma_end(0.5) == 0.5 and P.sigma_end(0.0) == P.SIGMA_END_FLOOR
+    assert grids.sigma_end(0.5) == 0.5 and grids.sigma_end(0.0) == grids.SIGMA_END_FLOOR
     c = 0.3
-    s = P.ays_gauss_sigmas(7, 0.1, 20.0, c=c)[:-1].numpy()
+    s = grids.ays_gauss_sigmas(7, 0.1, 20.0, c=c)[:-1].numpy()
     assert s[0] == 20.0 and s[-1] == 0.1
     np.testing.assert_allclose(np.diff(np.arctan(s / c)), (math.atan(0.1 / c) - math.atan(20.0 / c)) / 6, rtol=1e-12)
 
 
 def test_gits_refuses_a_teacher_above_1000_points(gmm):
     with pytest.raises(ArtlibError, match="teacher_points must be an integer from 3 to 1000"):
-        P.gits_sigmas(gmm, 3, teacher_points=1001)
+        gits.gits_sigmas(gmm, 3, teacher_points=1001)
     with pytest.raises(ArtlibError, match="needs more than the teacher"):
-        P.gits_sigmas(gmm, 8, teacher_points=7)
+        gits.gits_sigmas(gmm, 8, teacher_points=7)
 
 
 class _Uniform(_LogSquared):
@@ -416,10 +417,10 @@ class _CountingUniform(_Uniform):
 
 def test_ays_subdivision_moves_only_the_new_points_once(gmm, monkeypatch):
     klub = _CountingUniform()
-    monkeypatch.setattr(P, "Klub", lambda den, n, seed: klub)
-    table, _ = P._ays_table(gmm, 8, 50, 0, False)
+    monkeypatch.setattr(ays, "Klub", lambda den, n, seed: klub)
+    table, _ = ays._ays_table(gmm, 8, 50, 0, False)
     alone = _CountingUniform()
-    coarse = P.ays_search(alone, edm_sigmas(11, gmm.sigma_min, gmm.sigma_max, 7.0)[:-1].numpy().copy(),
+    coarse = ays.ays_search(alone, edm_sigmas(11, gmm.sigma_min, gmm.sigma_max, 7.0)[:-1].numpy().copy(),
                           list(range(1, 10)), sweeps=50)
     assert klub.calls - alone.calls == 2 * (10 + 20)           # one pass over the 10, then the 20 new points
     assert np.array_equal(table[::4], coarse)                   # the 11 searched points stay
@@ -442,7 +443,7 @@ def test_ays_candidates_are_the_point_and_log_steps_towards_each_neighbour():
     # way to each neighbour (11 points on [−1, 1], the ends excluded); each scored by its two intervals
     klub = _Recording()
     s = np.array([80.0, 10.0, 3.0, 0.002])
-    P.ays_search(klub, s.copy(), [1], sweeps=1)
+    ays.ays_search(klub, s.copy(), [1], sweeps=1)
     (lo1, hi1), (lo2, hi2) = klub.calls
     c, down, up = math.log(10.0), math.log(10.0) - math.log(3.0), math.log(80.0) - math.log(10.0)
     expect = np.sort(np.exp([c - f * down for f in (0.8, 0.6, 0.4, 0.2)] + [c] + [c + f * up for f in (0.2, 0.4, 0.6, 0.8)]))

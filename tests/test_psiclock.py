@@ -7,14 +7,15 @@ import numpy as np
 import pytest
 import torch
 
-from artlib import psiclock as pc
-from artlib.env import ARTEnv
-from artlib.errors import ArtlibError
-from artlib.io import torch_load
-from artlib.metrics import exact_w2
-from artlib.optimum import optimal_sigmas
-from artlib.samplers import random_labels
-from artlib.schedules import edm_sigmas, uniform_sigmas
+from artlib.art import psiclock as pc
+from artlib.art.dynamics import QOracle
+from artlib.art.learner import critic_loss, td_errors
+from artlib.core.errors import ArtlibError
+from artlib.core.io import torch_load
+from artlib.eval.metrics import exact_w2
+from artlib.art.optimum import optimal_sigmas
+from artlib.core.samplers import random_labels
+from artlib.core.schedules import edm_sigmas, uniform_sigmas
 
 TINY = pc.PsiConfig(iterations=6, batch=8, nodes=5, hidden=16, warmup=2, checkpoint_every=2, bank=0)
 
@@ -55,15 +56,15 @@ def test_td_errors_by_hand():
     v = torch.tensor([[1.0, 0.5, 0.25]], dtype=torch.float64)
     cost = torch.tensor([[0.1, 0.2, 0.3]], dtype=torch.float64)
     # δ = (0.5 − 1 − 0.1, 0.25 − 0.5 − 0.2, 0 − 0.25 − 0.3): V after the last step is 0
-    assert torch.allclose(pc.td_errors(v, cost), torch.tensor([[-0.6, -0.45, -0.55]], dtype=torch.float64))
+    assert torch.allclose(td_errors(v, cost), torch.tensor([[-0.6, -0.45, -0.55]], dtype=torch.float64))
 
 
 def test_critic_step_moves_v_towards_its_target():
     # One step of semi-gradient TD on a critic whose output is a free scalar per step: V_k moves
     # by +lr·δ_k (positive δ means the target V_{k+1} − c_k is above V_k).
     v = torch.tensor([[1.0, 0.5]], dtype=torch.float64, requires_grad=True)
-    delta = pc.td_errors(v, torch.tensor([[0.1, 0.2]], dtype=torch.float64))
-    pc.critic_loss(v, delta).backward()
+    delta = td_errors(v, torch.tensor([[0.1, 0.2]], dtype=torch.float64))
+    critic_loss(v, delta).backward()
     assert torch.allclose(-v.grad, delta.detach())
 
 
@@ -106,10 +107,10 @@ def test_critic_features_of_a_known_state():
 def test_rollout_states_and_q_match_the_1d_closed_form(gauss1d, heun):
     # 1-D: F = −σx/(1+σ²), Q_σ = x/(1+σ²)²; Q_eff = |Q_σ| g′(ψ)² (S = 1 here). The state moves by
     # an Euler step in σ, or a Heun step (none into σ = 0, where no drift is evaluated).
-    env = ARTEnv(gauss1d, 4)
+    oracle = QOracle(gauss1d)
     w = pc.Warp(3.0, 7.0)
     cfg = dataclasses.replace(TINY, nodes=4, heun_states=heun)
-    ro = pc.rollout(env, w, pc.TableActor(4), cfg, 3, torch.Generator().manual_seed(1))
+    ro = pc.rollout(oracle, w, pc.TableActor(4), cfg, 3, torch.Generator().manual_seed(1))
     gen = torch.Generator().manual_seed(1)
     torch.rand(3, generator=gen, dtype=torch.float64)                     # the offsets come first
     x = torch.randn(3, generator=gen, dtype=torch.float64) * math.sqrt(10.0)
@@ -151,7 +152,7 @@ def test_training_learns_the_1d_optimum_and_meets_the_budget(gauss1d):
     # 300 short iterations on gauss1d (a few seconds): exact W2 within 15 % of the closed-form
     # optimum (uniform is 43 % above it, EDM's ρ = 7 grid 125 %) and the budget within 10 %.
     cfg = pc.PsiConfig(iterations=300, batch=64, nodes=10, hidden=32, warmup=10, bank=256)
-    res = pc.train(cfg, ARTEnv(gauss1d, cfg.nodes), progress=False)
+    res = pc.train(cfg, QOracle(gauss1d), progress=False)
     K = 10
     opt = exact_w2(gauss1d, optimal_sigmas(gauss1d, K), "euler")
     ratio = exact_w2(gauss1d, res.sigmas(K), "euler") / opt
@@ -174,15 +175,15 @@ def test_cost_scale_by_hand():
 
 
 def test_training_is_deterministic_and_resumes(gauss1d, tmp_path):
-    env = ARTEnv(gauss1d, TINY.nodes)
-    a = pc.train(TINY, env, progress=False)
-    b = pc.train(TINY, env, progress=False)
+    oracle = QOracle(gauss1d)
+    a = pc.train(TINY, oracle, progress=False)
+    b = pc.train(TINY, oracle, progress=False)
     assert torch.equal(a.actor.m, b.actor.m) and a.gamma == b.gamma
     ck = tmp_path / "ck.pt"
-    pc.train(dataclasses.replace(TINY, iterations=4), env, checkpoint=ck, progress=False)
+    pc.train(dataclasses.replace(TINY, iterations=4), oracle, checkpoint=ck, progress=False)
     assert torch_load(ck)["iteration"] == 4
     with pytest.raises(ArtlibError, match="another configuration"):
-        pc.train(TINY, env, checkpoint=ck, progress=False)
+        pc.train(TINY, oracle, checkpoint=ck, progress=False)
 
 
 class Stop(Exception):
@@ -190,21 +191,21 @@ class Stop(Exception):
 
 
 def test_resume_from_a_checkpoint_matches_an_uninterrupted_run(gauss1d, tmp_path):
-    full = pc.train(TINY, ARTEnv(gauss1d, TINY.nodes), progress=False)
-    env = ARTEnv(gauss1d, TINY.nodes)
-    calls, inner = [0], env.drift_and_q
+    full = pc.train(TINY, QOracle(gauss1d), progress=False)
+    oracle = QOracle(gauss1d)
+    calls, inner = [0], oracle.drift_and_q
 
     def interrupted(*args, **kw):            # dies inside iteration 3, after the checkpoint at 2
         calls[0] += 1
-        if calls[0] > (1 + 2) * (TINY.nodes + 1):   # (the Heun states call env.drift, not counted)
+        if calls[0] > (1 + 2) * (TINY.nodes + 1):   # (the Heun states call oracle.drift, not counted)
             raise Stop
         return inner(*args, **kw)
-    env.drift_and_q = interrupted
+    oracle.drift_and_q = interrupted
     ck = tmp_path / "ck.pt"
     with pytest.raises(Stop):
-        pc.train(TINY, env, checkpoint=ck, progress=False)
+        pc.train(TINY, oracle, checkpoint=ck, progress=False)
     assert torch_load(ck)["iteration"] == 2
-    resumed = pc.train(TINY, ARTEnv(gauss1d, TINY.nodes), checkpoint=ck, progress=False)
+    resumed = pc.train(TINY, QOracle(gauss1d), checkpoint=ck, progress=False)
     assert torch.equal(resumed.actor.m, full.actor.m) and resumed.gamma == full.gamma
     assert resumed.history["budget"] == full.history["budget"]
 
@@ -242,18 +243,18 @@ def test_defaults_are_the_documented_ones():
 
 
 def test_simulate_in_chunks_returns_every_trajectory(gauss1d):
-    env = ARTEnv(gauss1d, 4)
-    frac, dpsi, q = pc.simulate(env, pc.Warp(env.T, 7.0), 4, 5, torch.Generator().manual_seed(0), chunk=2)
+    oracle = QOracle(gauss1d)
+    frac, dpsi, q = pc.simulate(oracle, pc.Warp(oracle.T, 7.0), 4, 5, torch.Generator().manual_seed(0), chunk=2)
     assert frac.shape == dpsi.shape == q.shape == (5, 5)
-    assert torch.allclose(dpsi.sum(1), torch.full((5,), env.T, dtype=torch.float64))
+    assert torch.allclose(dpsi.sum(1), torch.full((5,), oracle.T, dtype=torch.float64))
 
 
 def test_rollout_divides_q_by_the_scale(gauss1d):
-    env, warp = ARTEnv(gauss1d, 4), pc.Warp(3.0, 7.0)
+    oracle, warp = QOracle(gauss1d), pc.Warp(3.0, 7.0)
     cfg = pc.PsiConfig(nodes=4)
     actor = pc.TableActor(4)
-    ro = pc.rollout(env, warp, actor, cfg, 3, torch.Generator().manual_seed(1), scale=4.0)
-    _, _, q = pc.simulate(env, warp, 4, 3, torch.Generator().manual_seed(1), heun=cfg.heun_states)
+    ro = pc.rollout(oracle, warp, actor, cfg, 3, torch.Generator().manual_seed(1), scale=4.0)
+    _, _, q = pc.simulate(oracle, warp, 4, 3, torch.Generator().manual_seed(1), heun=cfg.heun_states)
     assert torch.allclose(ro.q, q / 4.0, rtol=1e-14)
     # the actions are the table's mean plus s·N(0, 1): at m = 0 their mean is near 0, u = e^{a − s²/2}
     assert torch.allclose(ro.u, torch.exp(ro.a - cfg.policy_std ** 2 / 2))
@@ -272,7 +273,7 @@ def test_clock_starts_at_zero_and_ends_at_t(gauss1d):
     res = pc.PsiResult(pc.TableActor(3), None, 1.0, 1.0, pc.Warp(3.0, 7.0), pc.PsiConfig(nodes=3))
     with torch.no_grad():
         res.actor.m.copy_(torch.tensor([1.0, 0.0, -1.0, 0.5], dtype=torch.float64))
-    psi, t = res.clock(fine=8)
+    psi, t = res.clock_map(fine=8)
     assert psi.shape == t.shape == (9,)
     assert t[0] == 0.0 and t[-1] == pytest.approx(3.0, rel=1e-15) and np.all(np.diff(t) > 0)
 
@@ -280,21 +281,21 @@ def test_clock_starts_at_zero_and_ends_at_t(gauss1d):
 def test_first_costs_are_normalised_by_the_scale():
     # Q_eff is divided by S, its mean along the walks, so the first iteration's cost (γ₀ = 1, m = 0,
     # u log-normal with E u = 1 and E 1/u = e^{s²}) is near (e^{s²} + 1)/2 whatever the model's size.
-    from artlib.denoisers import GaussianDenoiser
+    from artlib.models.gaussian import GaussianDenoiser
     big = GaussianDenoiser(c=0.5, dim=64, sigma_min=0.0, sigma_max=80.0)
     cfg = pc.PsiConfig(iterations=1, batch=512, nodes=10, hidden=8, warmup=1, bank=256)
-    res = pc.train(cfg, ARTEnv(big, cfg.nodes), progress=False)
+    res = pc.train(cfg, QOracle(big), progress=False)
     assert abs(math.log(res.scale)) > 1.0                       # a model whose scale is far from 1
     assert res.history["cost"][0] == pytest.approx((math.exp(0.25) + 1) / 2, rel=0.1)
 
 
 def test_actor_step_size_decays_to_its_final_value_and_fresh_runs_count_from_zero(gauss1d, tmp_path):
-    env = ARTEnv(gauss1d, TINY.nodes)
+    oracle = QOracle(gauss1d)
     for iterations, lr in ((6, TINY.lr_actor_final), (TINY.warmup + 2, TINY.lr_actor_final), (TINY.warmup + 1, TINY.lr_actor)):
         ck = tmp_path / f"ck{iterations}.pt"
         cfg = dataclasses.replace(TINY, iterations=iterations, checkpoint_every=4)
         t0 = time.perf_counter()
-        res = pc.train(cfg, env, checkpoint=ck, progress=False)
+        res = pc.train(cfg, oracle, checkpoint=ck, progress=False)
         wall = time.perf_counter() - t0
         saved = torch_load(ck)
         # the last iteration is saved even when it is not a multiple of checkpoint_every
@@ -314,7 +315,7 @@ def test_training_cost_in_denoiser_evaluations_by_hand():
                                  pc.PsiConfig(iterations=3, batch=4, nodes=4, hidden=8, warmup=1, bank=8,
                                               heun_states=False)])
 def test_the_reported_training_cost_is_the_denoiser_work_done(gmm, counting, cfg):
-    from artlib.distill import learn_schedule
+    from artlib.art.learn import learn_schedule
     den = counting(gmm)
     learned = learn_schedule(den, 4, cfg, progress=False)
     assert learned.evaluations == den.samples > 0

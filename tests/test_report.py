@@ -3,7 +3,7 @@ inputs (a flipped comparison here would flip a verdict in the book)."""
 import numpy as np
 import pytest
 
-from artlib import report as R
+from artlib.repro import report as R
 
 OURS = {"ART-RL": {5: 3.0, 9: 2.0, 17: 1.9}, "EDM (rho=7)": {5: 4.0, 9: 1.5, 17: 1.9}, "Uniform": {5: 9.0, 9: 5.0}}
 PAPER = {"ART-RL": {5: 30.0, 9: 4.1}, "EDM": {5: 40.0, 9: 4.0}}

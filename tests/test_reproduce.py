@@ -5,8 +5,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from artlib.errors import ArtlibError
-from artlib.reproduce import reproduce
+from artlib.core.errors import ArtlibError
+from artlib.repro.reproduce import reproduce
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from artlib.errors import ArtlibError
-from artlib.optimum import optimal_sigmas
-from artlib.schedules import (edm_sigmas, equidistributed_sigmas, load_schedule, rescale_schedule, save_schedule, sigmas_to_tau, tau_to_sigmas,
+from artlib.core.errors import ArtlibError
+from artlib.art.optimum import optimal_sigmas
+from artlib.core.schedules import (edm_sigmas, equidistributed_sigmas, load_schedule, rescale_schedule, save_schedule, sigmas_to_tau, tau_to_sigmas,
                               theta_to_sigmas, uniform_sigmas, validate_sigmas)
 
 

@@ -1,0 +1,3 @@
+"""Scoring what samplers produce: exact and sample metrics and the endpoint error (``metrics``), FID
+(``fid``), images on disk (``images``), resumable seed shards (``shards``) and many processes
+(``distributed``)."""

@@ -1,0 +1,2 @@
+"""Grids handed to the samplers people already use: diffusers' schedulers (``diffusers``),
+k-diffusion's samplers (``kdiffusion``)."""

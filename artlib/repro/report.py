@@ -1,0 +1,209 @@
+"""What a chapter shows: HTML tables, verdict boxes and the book's figures (one style for all).
+
+Notebooks call these and nothing else for presentation, so every chapter looks the same: one
+colour per schedule and one line style per solver across the whole book, numbers in real tables,
+and a verdict whose fields ``reproduce`` collects into the landing page and the status page.
+"""
+from __future__ import annotations
+
+import html
+import math
+from typing import Iterable, Mapping
+
+import numpy as np
+
+from ..core.errors import ArtlibError
+from ..methods.registry import colours as method_colours
+
+#: Output metadata key under which a verdict box carries its fields (read by ``reproduce``).
+VERDICT_KEY = "artlib_verdict"
+STATUSES = ("reproduced", "partly reproduced", "not reproduced", "not run")
+
+#: One colour per schedule family, the same on every page (matched by name prefix): each method's
+#: from its registry row, and the series that are not methods.
+COLOURS = {**method_colours(), "Optimum": "#2ca02c", "ART-RL (t clock": "#d62728", "ART-RL": "#ff7f0e",
+           "EDM-T": "#9467bd", "paper": "#8c564b"}
+LINESTYLES = {"heun": "-", "euler": "--"}
+
+
+def colour(name: str) -> str:
+    """The book's colour for a schedule, from the longest matching prefix of its name."""
+    best = max((k for k in COLOURS if name.startswith(k)), key=len, default=None)
+    return COLOURS[best] if best else "#17becf"
+
+
+def _cell(v, fmt: str) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    return fmt.format(v) if isinstance(v, (int, float, np.floating)) else html.escape(str(v))
+
+
+def table_html(rows: Mapping[str, Mapping], columns: Iterable, *, fmt: str = "{:.4f}",
+               header: str = "", caption: str | None = None) -> str:
+    """An HTML table: one row per entry of ``rows``, one column per key in ``columns``."""
+    columns = list(columns)
+    out = ['<table class="table artlib-table">']
+    if caption:
+        out.append(f"<caption>{html.escape(caption)}</caption>")
+    out.append("<thead><tr><th>" + html.escape(header) + "</th>"
+               + "".join(f"<th>{html.escape(str(c))}</th>" for c in columns) + "</tr></thead><tbody>")
+    for name, vals in rows.items():
+        out.append(f"<tr><th>{html.escape(str(name))}</th>"
+                   + "".join(f"<td>{_cell(vals.get(c), fmt)}</td>" for c in columns) + "</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def show_table(rows, columns, **kw) -> None:
+    """Display ``table_html`` in a notebook."""
+    from IPython.display import HTML, display
+    display(HTML(table_html(rows, columns, **kw)))
+
+
+def verdict_html(fields: Mapping[str, str]) -> str:
+    """The verdict box that opens a chapter (an admonition in the book's theme)."""
+    kind = {"reproduced": "tip", "partly reproduced": "warning", "not reproduced": "danger"}.get(
+        fields["status"], "note")
+    where = f' ({html.escape(fields["model"])})' if fields.get("model") else ""
+    return (f'<div class="admonition {kind} artlib-verdict"><p class="admonition-title">Verdict: '
+            f'{html.escape(fields["status"])}{where}</p>'
+            f'<p><b>Paper:</b> {html.escape(fields["claim"])}</p>'
+            f'<p><b>Measured here:</b> {html.escape(fields["measured"])}</p>'
+            f'<p><b>Re-run:</b> <code>{html.escape(fields["command"])}</code></p></div>')
+
+
+def verdict(chapter: str, *, claim: str, measured: str, status: str, key: str, model: str = "",
+            profile: str = "ci", measured_fid: str | None = None) -> None:
+    """Display a chapter's verdict box and attach its fields for the landing and status pages.
+
+    ``status`` is one of ``STATUSES``; ``key`` is the one number a reader should remember;
+    ``model`` names what ran when it is not the paper's own model (a CPU stand-in);
+    ``measured_fid`` (``fid_summary``) is added where FID was measured (the paper profile)."""
+    from IPython.display import HTML, display
+    if measured_fid:
+        measured = f"{measured} FID, the paper's metric: {measured_fid}"
+    if status not in STATUSES:
+        raise ArtlibError(f"status must be one of {STATUSES}, got {status!r}")
+    fields = {"chapter": chapter, "claim": claim, "measured": measured, "status": status, "key": key,
+              "model": model,
+              "command": f"python -m artlib reproduce --profile {profile} --only {chapter}"}
+    display(HTML(verdict_html(fields)), metadata={VERDICT_KEY: fields})
+
+
+#: Our schedule names → the paper's row names in its FID tables.
+PAPER_NAMES = {"Uniform": "Uniform", "EDM (rho=7)": "EDM", "ART-RL": "ART-RL"}
+
+
+def fid_comparison(ours: Mapping[str, Mapping[int, float]], paper: Mapping[str, Mapping[int, float]],
+                   columns: Iterable, *, learner: str = "ART-RL", against: str = "EDM (rho=7)",
+                   paper_names: Mapping[str, str] = PAPER_NAMES) -> dict[str, dict]:
+    """Rows for ``show_table``: each schedule's FID measured here beside the paper's value for the
+    same cell, and a last row with the verdict per cell: does ``learner`` beat ``against`` here,
+    and did it in the paper."""
+    columns = list(columns)
+    rows: dict[str, dict] = {}
+    for name, vals in ours.items():
+        p = paper.get(paper_names.get(name, ""), {})
+        rows[name] = {c: (f"{vals[c]:.2f}" + (f" (paper {p[c]:.2f})" if c in p else "")) if c in vals else None
+                      for c in columns}
+    if learner in ours and against in ours:
+        pl, pa = paper.get(paper_names.get(learner, ""), {}), paper.get(paper_names.get(against, ""), {})
+        rows[f"{learner} better than {against}?"] = {
+            c: ("yes" if ours[learner][c] < ours[against][c] else "no")
+            + (f" (paper: {'yes' if pl[c] < pa[c] else 'no'})" if c in pl and c in pa else "")
+            for c in columns if c in ours[learner] and c in ours[against]}
+    return rows
+
+
+FID_SKIPPED = ("FID is not measured under the `{profile}` profile (`fid_samples = 0`): the ranking above is by "
+               "endpoint RMSE. The `paper` profile measures it on EDM's checkpoints, and the `paper-smoke` "
+               "profile runs the same code on the small network, with test-made Inception weights, in CI.")
+
+
+def fid_checks(rows: Mapping[str, Mapping[int, float]], *, learner: str = "ART-RL",
+               against: str = "EDM (rho=7)") -> list[bool]:
+    """Per NFE: does ``learner`` have a lower FID than ``against``?"""
+    return [rows[learner][c] < rows[against][c] for c in rows[learner] if c in rows[against]]
+
+
+def fid_summary(rows: Mapping[str, Mapping[int, float]], n: int, *, learner: str = "ART-RL",
+                against: str = "EDM (rho=7)") -> str:
+    """One sentence: ``learner``'s FID against ``against``'s at each NFE, and the image count."""
+    cells = ", ".join(f"{rows[learner][c]:.2f} vs {rows[against][c]:.2f} at NFE {c}"
+                      for c in rows[learner] if c in rows[against])
+    return f"{learner} {cells} ({n:,} images per cell)."
+
+
+def status_for(checks: Iterable[bool]) -> str:
+    """``reproduced`` when every check holds, ``not reproduced`` when none does, else partly."""
+    checks = list(checks)
+    if all(checks):
+        return "reproduced"
+    return "not reproduced" if not any(checks) else "partly reproduced"
+
+
+# --- figures -------------------------------------------------------------------------------
+
+def plot_error_vs_nfe(ax, rows: Mapping[str, Mapping[int, float]], *, solver: str = "heun",
+                      ylabel: str = "endpoint RMSE", label_suffix: str = "") -> None:
+    """Error against NFE on log axes, one line per schedule in the book's colours."""
+    ticks = set()
+    for name, vals in rows.items():
+        nfes = sorted(vals)
+        ticks.update(nfes)
+        ax.loglog(nfes, [vals[f] for f in nfes], LINESTYLES.get(solver, "-"), marker="o", ms=4,
+                  color=colour(name), label=name + label_suffix)
+    log_ticks(ax, sorted(ticks))
+    ax.set_xlabel(f"NFE ({solver})")
+    ax.set_ylabel(ylabel)
+
+
+def log_ticks(ax, values) -> None:
+    """Label a logarithmic x axis at exactly ``values`` (NFE or K), in plain numbers."""
+    from matplotlib.ticker import NullFormatter, NullLocator
+    ax.set_xticks(list(values), [str(v) for v in values])
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
+def plot_grids(ax, grids: Mapping[str, "np.ndarray"]) -> None:
+    """σ_k against k on a log axis (σ_K = 0 is left off), one line per schedule."""
+    for name, s in grids.items():
+        s = np.asarray(s)[:-1]
+        ax.semilogy(np.arange(s.size), s, "o-", ms=3, color=colour(name), label=name)
+    ax.set_xlabel("step k")
+    ax.set_ylabel("σ_k")
+
+
+def legend_below(fig, axes, ncol: int = 3) -> None:
+    """One legend under the figure, built from the first axes' lines, so it hides no data. The
+    panels keep about 0.28 inch plus 0.21 inch per legend row clear at the bottom, whatever the
+    figure's height."""
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=9, bbox_to_anchor=(0.5, 0.0))
+    fig.tight_layout(rect=(0, (0.28 + 0.21 * math.ceil(len(labels) / ncol)) / fig.get_figheight(), 1, 1))
+
+
+def sample_blocks(samples: Mapping[str, Mapping[int, "np.ndarray"]], nfes, *, n_show: int = 16,
+                  upscale: int = 4):
+    """16 samples per schedule (rows) and NFE (columns) from the same seeds, each 8×8 image
+    upscaled ``upscale``× (nearest), labelled by schedule and NFE. Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    from ..eval.images import image_grid
+    names = list(samples)
+    fig, axes = plt.subplots(len(names), len(nfes), figsize=(1.9 * len(nfes) + 1.6, 1.9 * len(names)),
+                             squeeze=False)
+    for i, name in enumerate(names):
+        for j, f in enumerate(nfes):
+            ax = axes[i][j]
+            mosaic = image_grid(samples[name][f][:n_show], nrow=4)
+            ax.imshow(np.kron(mosaic, np.ones((upscale, upscale), np.uint8)) if mosaic.ndim == 2 else mosaic,
+                      cmap="gray", interpolation="nearest")
+            ax.set_xticks([]), ax.set_yticks([]), ax.grid(False)
+            if i == 0:
+                ax.set_title(f"NFE {f}", fontsize=10)
+            if j == 0:
+                ax.set_ylabel(name, fontsize=9, rotation=0, ha="right", va="center")
+    fig.tight_layout()
+    return fig
