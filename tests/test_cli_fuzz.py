@@ -1,6 +1,7 @@
 """Fuzz the command line: random argument vectors for every subcommand must end in exit 0, or in
-exit 2 with exactly one line on stderr and no traceback, leave no file behind on failure, and
-stay under a time limit. Regression cases found so far are listed in CORPUS."""
+exit 2 with exactly one line on stderr and no traceback, leave no file behind on failure, never
+change an input (whatever the exit code: outputs aliased to inputs, by name or by a link, are in
+the draws), and stay under a time limit. Regression cases found so far are listed in CORPUS."""
 import os
 import signal
 import stat
@@ -15,14 +16,20 @@ from artlib.cli import main
 NUMBERS = ["0", "-1", "1", "2", "3", "abc", "", "1e3", "3.5", "99999999999999999999", "nan", "inf", "-0"]
 MODELS = ["gauss1d", "gaussian:c=0.5,dim=2", "gaussian:c=1e400", "gaussian:dim=1e12", "gaussian:c=1,c=2",
           "digits:components=0", "nope", "", ":", "gmm:", "gmm:{dir}", "gmm:{fifo}", "gmm:{npz}", "gmm:{text}",
-          "digits-net:{text}", "digits-net:{dict}", "edm:{text}", "edm:http://x/y.pkl", "gaussian:sigma_max=-1"]
+          "digits-net:{text}", "digits-net:{dict}", "edm:{text}", "edm:http://x/y.pkl", "gaussian:sigma_max=-1",
+          "gmm:{mix}", "gmm:{mixlink}", "gmm:{mixhard}", "gmm:{mixtxt}", "digits-net:{net}"]
+#: Outputs that are inputs by another name: the same path, a symbolic link, a hard link, the
+#: .sigmas.txt written beside a JSON, the network's weights
+ALIASES = ["{mix}", "{mixlink}", "{mixhard}", "{mixjson}", "{net}"]
 SCHEDULES = ["uniform", "edm", "edm:rho=-1", "edm:rho=1e400", "optimal", "", "warp", "{fifo}", "{dir}/",
              "{json}", "{text}", "{deep}", "/dev/zero", "./uniform", "missing.json"]
 FLAGS = {
     "train": {"--model": MODELS, "--K": NUMBERS, "--iterations": ["1", "2", "0", "-3", "x"], "--batch": ["1", "2", "0"],
               "--nodes": ["1", "2", "0", "x"], "--rho": NUMBERS, "--lam": NUMBERS, "--clock": ["psi", "t", "x"],
-              "--seed": NUMBERS, "--out": ["{out}", "{dir}", "{fifo}", "/proc/x.json", "", "{out}"],
-              "--checkpoint": ["{ck}", "{out}", "{dir}", "{text}"], "--natural": ["true", "maybe"]},
+              "--seed": NUMBERS, "--out": ["{out}", "{dir}", "{fifo}", "/proc/x.json", "", "{out}", *ALIASES],
+              "--checkpoint": ["{ck}", "{out}", "{dir}", "{text}", *ALIASES], "--natural": ["true", "maybe"]},
+    "schedule": {"--model": MODELS, "--schedule": ["edm", "uniform", "optimal:n=4,fine_steps=8", "nope", "{json}"],
+                 "--K": ["1", "3", "0", "x"], "--out": ["{out}", "{dir}", *ALIASES]},
     "evaluate": {"--model": MODELS, "--schedule": SCHEDULES, "--K": NUMBERS, "--solver": ["euler", "heun", "rk4"],
                  "--n": ["0", "2", "-5", "x", "99999999999"], "--seed": NUMBERS, "--ref-steps": ["1", "2", "0"]},
     "sample": {"--model": MODELS, "--schedule": SCHEDULES, "--K": NUMBERS, "--seeds": ["0-1", "5-2", "x", "0-100000000", "-3"],
@@ -43,13 +50,39 @@ def files(tmp_path_factory):
     (d / "text.txt").write_text("not what you think")
     os.mkfifo(d / "fifo")
     np.savez(d / "arr.npz", weights=np.ones(2), means=np.zeros((2, 3)))
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(2, 3, 3))
+    mix = dict(weights=np.array([0.4, 0.6]), means=rng.normal(size=(2, 3)), covs=a @ a.transpose(0, 2, 1) / 3 + 0.1 * np.eye(3))
+    np.savez(d / "mix.npz", **mix)
+    os.symlink(d / "mix.npz", d / "mixlink.npz")
+    os.link(d / "mix.npz", d / "mixhard.npz")
+    np.savez(d / "m.npz", **mix)
+    os.replace(d / "m.npz", d / "m.sigmas.txt")               # a mixture whose name a .sigmas.txt would take
+    np.save(d / "single.npy", np.zeros(3))
+    os.replace(d / "single.npy", d / "single.npz")           # a .npy renamed .npz
+    np.savez(d / "complex.npz", weights=np.ones(2) + 1j, means=np.zeros((2, 3)), covs=np.tile(np.eye(3), (2, 1, 1)))
+    from artlib.models.smallnet import WEIGHTS
+    import shutil
+    shutil.copy(WEIGHTS, d / "net.pt")
     (d / "s.json").write_text('{"sigmas": [3.0, 1.0, 0.0]}')
     (d / "deep.json").write_text("[" * 100000 + "]" * 100000)
     torch.save({"a": torch.zeros(2)}, d / "dict.pt")
     (d / "sub").mkdir()
     return {"dir": str(d / "sub"), "fifo": str(d / "fifo"), "npz": str(d / "arr.npz"), "text": str(d / "text.txt"),
             "json": str(d / "s.json"), "deep": str(d / "deep.json"), "dict": str(d / "dict.pt"),
-            "out": str(d / "out" / "o.json"), "ck": str(d / "ck.pt"), "outdir": str(d / "imgs"), "root": d}
+            "out": str(d / "out" / "o.json"), "ck": str(d / "ck.pt"), "outdir": str(d / "imgs"), "root": d,
+            "mix": str(d / "mix.npz"), "mixlink": str(d / "mixlink.npz"), "mixhard": str(d / "mixhard.npz"),
+            "mixtxt": str(d / "m.sigmas.txt"), "mixjson": str(d / "m.json"), "net": str(d / "net.pt"),
+            "single": str(d / "single.npz"), "complex": str(d / "complex.npz")}
+
+
+#: The files no command may change, whatever its exit code.
+INPUTS = ("mix.npz", "m.sigmas.txt", "net.pt", "s.json", "text.txt", "arr.npz")
+
+
+def _digest(root):
+    import hashlib
+    return {name: hashlib.sha256((root / name).read_bytes()).hexdigest() for name in INPUTS}
 
 
 def _fill(token: str, files) -> str:
@@ -80,8 +113,9 @@ def _tree(root):
 
 
 def _check(argv, files, capsys):
-    before = _tree(files["root"])
+    before, inputs = _tree(files["root"]), _digest(files["root"])
     code, err = _run(argv, capsys)
+    assert _digest(files["root"]) == inputs, (argv, "an input was changed")
     lines = [ln for ln in err.splitlines() if ln.startswith("error:") or "Traceback" in ln]
     assert code in (0, 2), (argv, code, err[-500:])
     assert "Traceback" not in err, (argv, err[-500:])
@@ -102,6 +136,8 @@ def argvs(draw):
         argv += [f, draw(st.sampled_from(flags[f]))]
     if cmd == "train":
         argv += ["--quiet", "--iterations", "2", "--batch", "2", "--bank", "8"] if "--iterations" not in chosen else ["--quiet"]
+    if cmd == "schedule":
+        argv += ["--quiet"]
     return argv
 
 
@@ -139,6 +175,34 @@ CORPUS = [
     ["evaluate", "--model", "edm:{dir}", "--schedule", "edm", "--K", "3"],
     ["fid", "--ref", "{fifo}", "--images", "{dir}"],
     ["fid", "--ref", "{npz}", "--images", "{dir}"],
+    # issue 24: outputs that would overwrite inputs, by name, by link, or beside a JSON
+    ["train", "--model", "gmm:{mix}", "--K", "3", "--iterations", "2", "--batch", "2", "--bank", "8", "--out", "{mix}"],
+    ["schedule", "--model", "gmm:{mix}", "--schedule", "edm", "--K", "3", "--out", "{mix}"],
+    ["schedule", "--model", "gmm:{mix}", "--schedule", "edm", "--K", "3", "--out", "{mixlink}"],
+    ["schedule", "--model", "gmm:{mix}", "--schedule", "edm", "--K", "3", "--out", "{mixhard}"],
+    ["train", "--model", "digits-net:{net}", "--K", "3", "--iterations", "2", "--batch", "2", "--bank", "8", "--out", "{net}"],
+    ["schedule", "--model", "gmm:{mixtxt}", "--schedule", "edm", "--K", "3", "--out", "{mixjson}"],
+    ["train", "--model", "gmm:{mix}", "--K", "3", "--checkpoint", "{mixhard}", "--out", "{out}"],
+    # sizes that passed the checks and then ran out of memory or time
+    ["evaluate", "--model", "gauss1d", "--schedule", "uniform", "--K", "3", "--n", "10000000"],
+    ["evaluate", "--model", "gauss1d", "--schedule", "uniform", "--K", "3", "--ref-steps", "1000000000"],
+    ["schedule", "--model", "gauss1d", "--schedule", "gits:batch=1000000", "--K", "3", "--out", "{out}"],
+    ["schedule", "--model", "digits", "--schedule", "ays:n=1000000", "--K", "3", "--out", "{out}"],
+    ["schedule", "--model", "digits", "--schedule", "optimal:n=1000000,fine_steps=100000", "--K", "3", "--out", "{out}"],
+    ["schedule", "--model", "digits", "--schedule", "ld3:n=100000,iterations=1", "--K", "3", "--out", "{out}"],
+    ["evaluate", "--model", "gaussian:c=1,dim=1e300", "--schedule", "edm", "--K", "3"],
+    # one-line contract breaks
+    ["evaluate", "--model", "gmm:{single}", "--schedule", "edm", "--K", "3"],
+    ["evaluate", "--model", "gmm:{complex}", "--schedule", "edm", "--K", "3"],
+    ["train", "--model", "gauss1d", "--K", "3", "--out", "{root}/a\nb.json"],
+    ["schedule", "--model", "gauss1d", "--schedule", "edm", "--K", "3", "--out", "{root}/a\nb.json"],
+    ["train", "--model", "gauss1d", "--K", "3", "--out", "{out}", "--policy-std", "1e308"],
+    ["train", "--model", "gauss1d", "--K", "3", "--out", "{out}", "--rho", "1e308"],
+    ["train", "--model", "gauss1d", "--K", "3", "--out", "{out}", "--lr-critic", "1e308"],
+    ["train", "--model", "gauss1d", "--K", "3", "--out", "{out}", "--gamma0", "1e308"],
+    ["train", "--model", "gauss1d", "--K", "3", "--out", "{out}", "--clock", "t", "--lam", "1e308"],
+    ["sample", "--model", "digits", "--schedule", "edm", "--K", "3", "--outdir", "{outdir}", "--seeds", "0-3,2-4"],
+    ["fid", "--ref", "{npz}", "--model", "digits", "--schedule", "edm", "--K", "3", "--seeds", "0-3,2-4"],
 ]
 
 

@@ -48,7 +48,7 @@ def test_workdir_refuses_another_run_and_stray_shards(tmp_path):
     w = Workdir(tmp_path / "w", {"model": "digits", "solver": "heun"})
     w.save(0, np.arange(6, dtype=np.float32).reshape(2, 3))
     again = Workdir(tmp_path / "w", {"model": "digits", "solver": "heun"})
-    assert again.has(0) and not again.has(1) and again.load(0).tolist() == [[0, 1, 2], [3, 4, 5]]
+    assert again.has(0) and not again.has(1) and again.load(0, 2)[0].tolist() == [[0, 1, 2], [3, 4, 5]]
     with pytest.raises(ArtlibError, match=r"other settings \(solver differ\)"):
         Workdir(tmp_path / "w", {"model": "digits", "solver": "euler"})
     (tmp_path / "w" / "manifest.json").unlink()
@@ -81,9 +81,9 @@ def test_a_model_file_replaced_under_its_name_is_not_resumed_into(tmp_path, caps
     assert model_identity("edm:https://example.com/x.pkl") == {"model": "edm:https://example.com/x.pkl"}
 
 
-def _fid_args(ref, weights, workdir=None, seeds="0-31", extra=()):
+def _fid_args(ref, weights, workdir=None, seeds="0-31", extra=("--shard-size", "8")):
     args = ["fid", "--ref", str(ref), "--model", "digits", "--schedule", "edm", "--K", "4", "--seeds", seeds,
-            "--shard-size", "8", "--batch", "4", "--inception-weights", str(weights), "--quiet", *extra]
+            "--batch", "4", "--inception-weights", str(weights), "--quiet", *extra]
     return args + (["--workdir", str(workdir)] if workdir else [])
 
 
@@ -184,3 +184,73 @@ def test_fid_cli_rejects_sharding_a_folder_run(tmp_path, capsys):
     assert main(["fid", "--ref", str(tmp_path / "ref.npz"), "--images", str(tmp_path / "imgs"),
                  "--workdir", str(tmp_path / "w")]) == 2
     assert "only a --model run is sharded" in capsys.readouterr().err
+
+
+def _swap(p, q):
+    tmp = p.read_bytes()
+    p.write_bytes(q.read_bytes())
+    q.write_bytes(tmp)
+
+
+#: the ways a disk, a copy or a hand damage a finished FID work folder, each on shards of its own
+DAMAGE = {
+    "truncated": (1, lambda x, a, b: np.save(a, x[:3])),
+    "wrong width": (2, lambda x, a, b: np.save(a, np.concatenate([x, x[:, :1]], 1))),
+    "a NaN": (3, lambda x, a, b: (x.__setitem__((2, 5), np.nan), np.save(a, x))),
+    "wrong dtype": (4, lambda x, a, b: np.save(a, x.astype(np.float64))),
+    "swapped": (5, lambda x, a, b: _swap(a, b)),                                   # with shard 6
+    "swapped with its record": (7, lambda x, a, b: (_swap(a, b), _swap(a.with_suffix(".json"), b.with_suffix(".json")))),
+    "record lost": (9, lambda x, a, b: a.with_suffix(".json").unlink()),
+}
+
+
+def test_a_damaged_shard_is_computed_again_never_used(digits_ref, inception_weights, tmp_path):
+    # ten shards of four images: seven kinds of damage on shards 1-9 (swaps take two), shard 0 intact
+    args = dict(seeds="0-39", extra=("--shard-size", "4"))
+    whole = _run(_fid_args(digits_ref, inception_weights, tmp_path / "clean", **args))
+    assert whole.returncode == 0, whole.stderr
+    import shutil
+    work = tmp_path / "work"
+    shutil.copytree(tmp_path / "clean", work)
+    for i, damage in DAMAGE.values():
+        a, b = work / f"shard-{i:06d}.npy", work / f"shard-{i + 1:06d}.npy"
+        damage(np.load(a), a, b)
+    again = _run(_fid_args(digits_ref, inception_weights, work, **args))
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["fid"] == json.loads(whole.stdout)["fid"]          # the right number
+    redone = {int(ln.split("shard ")[1].split()[0]) for ln in again.stderr.splitlines() if "computing it again" in ln}
+    assert redone == {1, 2, 3, 4, 5, 6, 7, 8, 9}, again.stderr
+    for f in sorted((tmp_path / "clean").glob("shard-*")):                            # and the folder repaired
+        assert f.read_bytes() == (work / f.name).read_bytes(), f.name
+
+
+def test_non_finite_features_are_an_error_naming_the_shard(tmp_path, monkeypatch):
+    from artlib.eval import fid
+    monkeypatch.setattr(fid, "_shard_features", lambda *a, **k: np.full((4, 3), np.nan, dtype=np.float32))
+    from artlib.models import load_model
+    from artlib.core.schedules import edm_sigmas
+    den = load_model("digits")
+    with pytest.raises(ArtlibError, match=r"shard 0 \(seeds 0–3\).*NaN"):
+        fid.generated_moments(den, edm_sigmas(3, 0.002, 80.0), "heun", list(range(8)), None, batch=4, shard_size=4)
+
+
+def test_a_check_failing_on_one_rank_is_one_line_on_rank_0(tmp_path):
+    # the same command on both ranks, but rank 1 runs where the weights file is missing: both ranks
+    # stop after agreeing, rank 0 says why in one line, rank 1 says nothing, and no image is written
+    import shutil
+    (tmp_path / "r0").mkdir()
+    (tmp_path / "r1").mkdir()
+    from artlib.models.smallnet import WEIGHTS
+    shutil.copy(WEIGHTS, tmp_path / "r0" / "net.pt")
+    port = str(_free_port())
+    procs = [subprocess.Popen([sys.executable, "-m", "artlib", "sample", "--model", "digits-net:net.pt", "--schedule",
+                               "edm", "--K", "3", "--seeds", "0-7", "--outdir", str(tmp_path / "o"), "--quiet"],
+                              env=_env(WORLD_SIZE="2", RANK=str(r), LOCAL_RANK=str(r), MASTER_ADDR="127.0.0.1",
+                                       MASTER_PORT=port),
+                              cwd=tmp_path / f"r{r}", stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for r in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [2, 2], outs
+    assert outs[0][1].strip().startswith("error: rank 1: network weights net.pt not found")
+    assert len(outs[0][1].strip().splitlines()) == 1 and outs[1][1].strip() == ""
+    assert not list((tmp_path / "o").rglob("*.png"))

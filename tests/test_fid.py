@@ -159,3 +159,20 @@ def test_images_over_256_mib_are_refused_by_size(tmp_path):
         f.truncate((1 << 28) + 1)
     with pytest.raises(ArtlibError, match=f"over the limit of {1 << 28}"):
         fid.read_images([big])
+
+
+def test_offline_without_weights_is_one_line_without_torch_hubs_download_line(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+    np.savez(tmp_path / "ref.npz", mu=np.zeros(2048), sigma=np.eye(2048))
+    (tmp_path / "imgs").mkdir()
+    from artlib.eval.images import write_png
+    write_png(tmp_path / "imgs" / "a.png", np.zeros((8, 8), np.uint8))
+    env = {**__import__("os").environ, "TORCH_HOME": str(tmp_path / "hub"), "https_proxy": "http://127.0.0.1:9",
+           "HTTPS_PROXY": "http://127.0.0.1:9", "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    r = subprocess.run([sys.executable, "-m", "artlib", "fid", "--ref", str(tmp_path / "ref.npz"), "--images",
+                        str(tmp_path / "imgs"), "--quiet"], capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Inception weights" in lines[0] and "Downloading" not in r.stderr, r.stderr

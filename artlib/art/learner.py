@@ -73,9 +73,10 @@ def critic_loss(v: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
 
 
 def check_fields(cfg, *, integers: dict[str, tuple[int, int]] = (), positive=(), positive_or_none=(),
-                 non_negative=()) -> None:
+                 non_negative=(), at_most: dict[str, float] = ()) -> None:
     """Reject config values that cannot run, naming the field: integers within their (lo, hi),
-    finite positive numbers, the same or None, and finite numbers ≥ 0."""
+    finite positive numbers, the same or None, finite numbers ≥ 0, and numbers of magnitude at
+    most ``at_most[name]`` (larger ones overflow the learner's arithmetic)."""
     for name, (lo, hi) in dict(integers).items():
         v = getattr(cfg, name)
         if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
@@ -91,6 +92,10 @@ def check_fields(cfg, *, integers: dict[str, tuple[int, int]] = (), positive=(),
         v = getattr(cfg, name)
         if isinstance(v, bool) or not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
             raise ArtlibError(f"{name} must be >= 0, got {v!r}")
+    for name, hi in dict(at_most).items():
+        v = getattr(cfg, name)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not abs(v) <= hi):
+            raise ArtlibError(f"{name} must be at most {hi:g} in size, got {v!r}")
 
 
 def save_training(path, key: dict, cfg, nets: dict, generator: torch.Generator, *, iteration: int,

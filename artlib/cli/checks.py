@@ -42,6 +42,23 @@ def positive_int(name: str, hi: int = 10 ** 9):
     return int_in(name, 1, hi)
 
 
+def max_evals(text: str) -> float:
+    """argparse type of ``--max-evals``: a positive number (1e12 allowed)."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--max-evals must be a number, got {text!r}") from None
+    if not (math.isfinite(v) and v >= 1):
+        raise argparse.ArgumentTypeError(f"--max-evals must be a number >= 1, got {text!r}")
+    return v
+
+
+def add_budget_flag(parser) -> None:
+    """``--max-evals``: the command's budget of denoiser evaluations."""
+    parser.add_argument("--max-evals", type=max_evals, default=None,
+                        help=f"refuse work of more denoiser evaluations than this (default {MAX_EVALUATIONS:.0e})")
+
+
 def device(text: str) -> str:
     """argparse type: cpu, or a CUDA device that exists on this machine."""
     import torch
@@ -60,17 +77,56 @@ def device(text: str) -> str:
     return text
 
 
-def check_memory(den, n: int, what: str) -> None:
-    """Refuse a batch of ``n`` samples of ``den`` that could not fit in memory, before any work."""
-    components = den.means.shape[0] if hasattr(den, "means") else 1
-    need = n * math.prod(den.shape) * 8 * 24 * components   # float64 copies a solve and a JVP hold
+#: Denoiser evaluations (one sample through the denoiser; a JVP or a backward pass is one more) a
+#: command may spend unless ``--max-evals`` says otherwise: about 1.5 hours of the digits mixture
+#: on this project's 2-core CPU, and a few GPU-minutes of EDM's CIFAR-10 network.
+MAX_EVALUATIONS = 10 ** 9
+
+
+def _memory() -> float | None:
     try:
-        avail = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError):
-        return
-    if need > 0.8 * avail:
-        raise ArtlibError(f"{what} {n} would need about {need / 2 ** 30:.0f} GB; "
+        return None
+
+
+def sample_bytes(den) -> float:
+    """Memory one sample of ``den`` takes in a solve and a JVP: float64 copies, times the mixture's
+    components (a Gaussian mixture holds each sample once per component)."""
+    components = den.means.shape[0] if hasattr(den, "means") else 1
+    return math.prod(den.shape) * 8 * 24 * components
+
+
+def check_memory(den, n: float, what: str) -> None:
+    """Refuse ``n`` samples of ``den`` held at once that could not fit in memory, before any work."""
+    need, avail = n * sample_bytes(den), _memory()
+    if avail is not None and need > 0.8 * avail:
+        raise ArtlibError(f"{what}: {n:,.0f} samples at once would need about {need / 2 ** 30:,.0f} GB; "
                           f"this machine has {avail / 2 ** 30:.0f} GB")
+
+
+def check_budget(den, items, max_evals: float | None) -> None:
+    """The one cost model: ``items`` are (what drives it, denoiser evaluations, samples held at once)
+    of a command's parts, from its arguments. Refuse, naming the argument, a part that could not
+    fit in memory, or a command whose evaluations pass ``max_evals`` (default ``MAX_EVALUATIONS``)."""
+    for what, _, held in items:
+        check_memory(den, held, what)
+    limit = MAX_EVALUATIONS if max_evals is None else max_evals
+    total = sum(evals for _, evals, _ in items)
+    if total > limit:
+        what = max(items, key=lambda item: item[1])[0]
+        raise ArtlibError(f"{what}: about {total:.2g} denoiser evaluations, over the limit of {limit:.2g}; "
+                          "give --max-evals N to allow more")
+
+
+def method_cost(spec, K: int, solver: str, what: str = "--schedule") -> list[tuple[str, float, float]]:
+    """The budget items of a built-in method (``artlib.methods.registry`` rows' estimates); none
+    for a schedule file."""
+    from ..methods.registry import METHODS
+    if isinstance(spec, Path):
+        return []
+    evals, held = METHODS[spec.name].estimate(K, solver, spec.options)
+    return [(f"{what} {spec}", evals, held)]
 
 
 def check_images(den, command: str) -> None:
@@ -108,3 +164,29 @@ def resolve_schedule(spec, denoiser, K: int, *, solver: str = "euler", seed: int
         return s, meta.get("method", "file")
     sigmas, prov = build(spec, denoiser, K, solver=solver, seed=seed, progress=progress)
     return sigmas, prov["method"]
+
+
+def input_files(a: argparse.Namespace) -> list[str]:
+    """Every local file a command reads (the model's, a schedule file, the reference statistics,
+    the Inception weights): what no output may overwrite."""
+    from ..models.registry import model_files
+    files = list(model_files(a.model)) if getattr(a, "model", None) else []
+    schedule = getattr(a, "schedule", None)
+    if schedule and is_schedule_file(schedule):
+        files.append(schedule)
+    for key in ("ref", "inception_weights"):
+        value = getattr(a, key, None)
+        if value and "://" not in str(value):
+            files.append(value)
+    return files
+
+
+def sample_writes(seeds: list[int]):
+    """Which paths (relative to --outdir) ``sample`` writes: images/NNNNNN.png per seed, grid.png."""
+    names = {f"images/{s:06d}.png" for s in seeds} | {"grid.png"}
+    return names.__contains__
+
+
+def workdir_writes(relative: str) -> bool:
+    """Which paths (relative to --workdir) a work folder holds: its manifest and shards."""
+    return relative == "manifest.json" or relative.startswith("shard-")

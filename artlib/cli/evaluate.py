@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from .checks import MAX_K, check_memory, int_in, positive_int, resolve_schedule, schedule_spec
+from .checks import (MAX_K, add_budget_flag, check_budget, int_in, method_cost, positive_int, resolve_schedule,
+                     schedule_spec)
 
 
 def schedule_help() -> str:
@@ -26,7 +27,10 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
     check_solver(a.solver)
     spec = schedule_spec(a.schedule)
     den = load_model(a.model)
-    check_memory(den, a.n, "--n")
+    exact = isinstance(den, GaussianDenoiser)
+    check_budget(den, method_cost(spec, a.K, a.solver) + [
+        ("--n and --ref-steps", a.n * (nfe(a.ref_steps, "heun") + nfe(a.K, a.solver) * (2 if exact else 1)), a.n)],
+        a.max_evals)
     sigmas, method = resolve_schedule(spec, den, a.K, solver=a.solver, seed=a.seed)
     result = {"model": a.model, "schedule": method, "K": a.K, "solver": a.solver,
               "nfe": nfe(a.K, a.solver), "sigmas": sigmas.tolist()}
@@ -34,7 +38,7 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
         ref = reference(den, range(a.n), ref_steps=a.ref_steps)
         result["rmse"] = endpoint_rmse(den, sigmas, ref, a.solver)[0]
         result["n"], result["ref_steps"] = a.n, a.ref_steps
-    if isinstance(den, GaussianDenoiser):
+    if exact:
         result["w2"] = exact_w2(den, sigmas, a.solver)
         if a.n >= 2:
             x = sample(den, initial_noise(den, a.n, torch.Generator().manual_seed(a.seed)), sigmas,
@@ -68,4 +72,5 @@ def add(sub, formatter) -> None:
                    help="steps of the reference solve (EDM-Heun, rho 7)")
     e.add_argument("--seed", type=int_in("--seed", 0, 2 ** 63 - 1), default=0)
     e.add_argument("--json", action="store_true", help="print one JSON object")
+    add_budget_flag(e)
     e.set_defaults(func=cmd_evaluate)

@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 from ..core.errors import ArtlibError
-from .checks import (MAX_K, MAX_SEEDS, check_images, check_memory, device, flag, positive_int, resolve_schedule,
-                     schedule_spec)
+from .checks import (MAX_K, MAX_SEEDS, add_budget_flag, check_budget, check_images, device, flag, input_files,
+                     method_cost, positive_int, resolve_schedule, sample_writes, schedule_spec, workdir_writes)
 from .evaluate import schedule_help
 
 
@@ -37,7 +37,7 @@ def _seeds(text: str) -> list[int]:
 
 def cmd_sample(a: argparse.Namespace) -> int:
     from ..core.io import check_folder
-    from ..core.options import check_solver
+    from ..core.options import check_solver, nfe
     from ..eval.images import image_grid, read_images, sample_identity, write_png, write_samples
     from ..eval.shards import Workdir
     from ..models.registry import load_model, model_identity
@@ -45,14 +45,18 @@ def cmd_sample(a: argparse.Namespace) -> int:
     seeds = _seeds(a.seeds)
     check_solver(a.solver)
     spec = schedule_spec(a.schedule)
-    check_folder(a.outdir, "--outdir")
+    inputs = input_files(a)
+    check_folder(a.outdir, "--outdir", writes=sample_writes(seeds), not_same_as=inputs)
     if a.workdir:
-        check_folder(a.workdir, "--workdir")
+        check_folder(a.workdir, "--workdir", writes=workdir_writes, not_same_as=inputs)
     with _distributed(a) as comm:
-        den = load_model(a.model, comm.device)
-        check_images(den, "sample")
-        check_memory(den, a.batch, "--batch")
-        sigmas, method = resolve_schedule(spec, den, a.K, solver=a.solver, seed=0)
+        def prepare():
+            den = load_model(a.model, comm.device)
+            check_images(den, "sample")
+            check_budget(den, method_cost(spec, a.K, a.solver) + [("--seeds", len(seeds) * nfe(a.K, a.solver), a.batch)],
+                         a.max_evals)
+            return (den, *resolve_schedule(spec, den, a.K, solver=a.solver, seed=0))
+        den, sigmas, method = comm.agree(prepare)      # every rank checked, before any collective
         work = None
         if a.workdir:
             ident = sample_identity(model_identity(a.model), sigmas, a.solver, seeds, a.shard_size, a.outdir)
@@ -99,10 +103,34 @@ def _check_fid_args(a: argparse.Namespace):
         spec = schedule_spec(a.schedule)
         seeds = _seeds(a.seeds)
         if a.workdir:
-            check_folder(a.workdir, "--workdir")
+            check_folder(a.workdir, "--workdir", writes=workdir_writes, not_same_as=input_files(a))
     if a.inception_weights is not None and not Path(a.inception_weights).is_file():
         raise ArtlibError(f"--inception-weights {a.inception_weights}: not found")
     return stats, spec, seeds
+
+
+def torch_threads() -> int:
+    import torch
+    return torch.get_num_threads()
+
+
+def _prepare_fid(a: argparse.Namespace, stats, spec, seeds, comm):
+    """What ``fid`` loads on each rank before its collectives: the Inception network, the reference
+    statistics and (a --model run) the model and grid; (net, μ, Σ, den, sigmas, method)."""
+    from ..core.options import nfe
+    from ..eval import fid
+    from ..models.registry import load_model
+    with flag("--inception-weights"):
+        net = fid.inception(a.inception_weights, comm.device)
+    with flag("--ref"):
+        ref_mu, ref_sigma = stats or fid.reference_statistics(a.ref, net, device=comm.device, batch=a.batch)
+    if a.images is not None:
+        return net, ref_mu, ref_sigma, None, None, None
+    den = load_model(a.model, comm.device)
+    check_images(den, "fid")
+    check_budget(den, method_cost(spec, a.K, a.solver) + [("--seeds", len(seeds) * nfe(a.K, a.solver), a.batch)],
+                 a.max_evals)
+    return (net, ref_mu, ref_sigma, den, *resolve_schedule(spec, den, a.K, solver=a.solver))
 
 
 def cmd_fid(a: argparse.Namespace) -> int:
@@ -111,27 +139,20 @@ def cmd_fid(a: argparse.Namespace) -> int:
 
     stats, spec, seeds = _check_fid_args(a)
     with _distributed(a) as comm:
-        with flag("--inception-weights"):
-            net = fid.inception(a.inception_weights, comm.device)
-        with flag("--ref"):
-            ref_mu, ref_sigma = stats or fid.reference_statistics(a.ref, net, device=comm.device, batch=a.batch)
+        net, ref_mu, ref_sigma, den, sigmas, method = comm.agree(lambda: _prepare_fid(a, stats, spec, seeds, comm))
         if a.images is not None:
             value, n = fid.fid(fid.folder_batches(a.images, a.batch), ref_mu, ref_sigma, net,
                                device=comm.device, progress=not a.quiet)
             what = {"images": a.images}
         else:
-            from ..models.registry import load_model
-            den = load_model(a.model, comm.device)
-            check_images(den, "fid")
-            check_memory(den, a.batch, "--batch")
-            sigmas, method = resolve_schedule(spec, den, a.K, solver=a.solver)
             work = Workdir(a.workdir, fid.run_identity(a.model, sigmas, a.solver, seeds, a.shard_size,
                                                        a.inception_weights), comm, what="--workdir") if a.workdir else None
             m = fid.generated_moments(den, sigmas, a.solver, seeds, net, batch=a.batch, shard_size=a.shard_size,
                                       workdir=work, comm=comm, progress=not a.quiet)
             if comm.main:   # rank 0 holds the gathered moments
                 value, n = fid.fid_from_moments(m, ref_mu, ref_sigma), m.n
-            what = {"model": a.model, "schedule": method, "K": a.K, "solver": a.solver, "processes": comm.world}
+            what = {"model": a.model, "schedule": method, "K": a.K, "solver": a.solver, "processes": comm.world,
+                    "threads": torch_threads()}
         if comm.main:
             print(json.dumps({**what, "ref": a.ref, "n": n, "fid": value}))
     return 0
@@ -152,6 +173,7 @@ def add(sub, formatter) -> None:
                     help="seeds per shard (the unit of resuming and of the split between torchrun ranks)")
     sp.add_argument("--device", type=device, default="cpu", help="cpu or cuda[:N]")
     sp.add_argument("--quiet", action="store_true")
+    add_budget_flag(sp)
     sp.set_defaults(func=cmd_sample)
 
     fd = sub.add_parser("fid", help="FID of a folder of images, or of a model and schedule, against reference "
@@ -171,4 +193,5 @@ def add(sub, formatter) -> None:
                     help="seeds per shard (the unit of resuming and of the split between torchrun ranks)")
     fd.add_argument("--device", type=device, default="cpu", help="cpu or cuda[:N]")
     fd.add_argument("--quiet", action="store_true")
+    add_budget_flag(fd)
     fd.set_defaults(func=cmd_fid)

@@ -67,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
             os.environ["ARTLIB_EDM_REPO"] = args.edm_repo
         return args.func(args)
     except ArtlibError as e:
-        print(f"{who}error: {_first_line(e)}", file=sys.stderr)
+        if type(e).__name__ != "RankFailed" or not who:   # a failure every rank agreed on: rank 0 reports it
+            print(f"{who}error: {_first_line(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

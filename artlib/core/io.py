@@ -3,6 +3,7 @@ good one was, and outputs get the permissions the umask allows), and reads of re
 with size limits (a FIFO, device or socket is refused by name, never opened)."""
 from __future__ import annotations
 
+import errno
 import json
 import os
 import stat
@@ -38,9 +39,30 @@ def check_input_file(path: str | os.PathLike, what: str, max_bytes: int) -> Path
     return path
 
 
-def check_output_file(path: str | os.PathLike, what: str, *, not_same_as: tuple = ()) -> Path:
-    """Check, before any work, that ``path`` can be written: not a directory, its folder exists
-    and is writable, and it is none of the files in ``not_same_as`` (inputs, checkpoints)."""
+def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """Whether two paths name one file: the same resolved path, or (both existing) the same inode
+    (a hard link, or a path through another link)."""
+    a, b = Path(a), Path(b)
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        sa, sb = os.stat(a), os.stat(b)
+    except OSError:
+        return False
+    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
+
+
+def check_path_text(path: str | os.PathLike, what: str) -> None:
+    """Refuse a path with control characters (a newline in a file name breaks every listing)."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in str(path)):
+        raise ArtlibError(f"{what} {str(path)!r}: the path holds a control character (a newline, tab, ...)")
+
+
+def check_output_file(path: str | os.PathLike, what: str, *, not_same_as=()) -> Path:
+    """Check, before any work, that ``path`` can be written: no control characters, not a
+    directory, its folder exists and is writable, and it is none of the files in ``not_same_as``
+    (the inputs: by resolved path and by inode)."""
+    check_path_text(path, what)
     path = Path(path)
     if path.is_dir():
         raise ArtlibError(f"{what} {path}: is a directory, expected a file path")
@@ -51,22 +73,27 @@ def check_output_file(path: str | os.PathLike, what: str, *, not_same_as: tuple 
     parent = path.parent
     if not parent.is_dir():
         raise ArtlibError(f"{what} {path}: folder {parent} does not exist")
+    for other in not_same_as:
+        if other and same_file(other, path):
+            raise ArtlibError(f"{what} {path}: must differ from {other}, which it would overwrite")
     try:   # the one reliable test (read-only mounts, /proc, quotas): create a file there
         fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=parent)
         os.close(fd)
         os.unlink(probe)
     except OSError as e:
         raise ArtlibError(f"{what} {path}: cannot write in {parent} ({e.strerror})") from None
-    for other in not_same_as:
-        if other and Path(other).resolve() == path.resolve():
-            raise ArtlibError(f"{what} {path}: must differ from {other}")
     return path
 
 
-def check_folder(path: str | os.PathLike, what: str) -> Path:
+def check_folder(path: str | os.PathLike, what: str, *, writes=None, not_same_as=()) -> Path:
     """An output folder, checked before any work: a folder, or creatable in an existing one, and
-    writable."""
+    writable. ``writes(name)`` says whether the command writes a file of that path relative to the
+    folder; none of them may be one of the files in ``not_same_as`` (by path or inode)."""
+    check_path_text(path, what)
     path = Path(path)
+    for other in not_same_as:
+        if other and writes is not None and _writes_onto(path, Path(other), writes):
+            raise ArtlibError(f"{what} {path}: would overwrite {other}, an input")
     if path.exists() and not path.is_dir():
         raise ArtlibError(f"{what} {path} exists and is not a folder")
     if not path.exists() and not path.parent.is_dir():
@@ -77,6 +104,30 @@ def check_folder(path: str | os.PathLike, what: str) -> Path:
     except OSError as e:
         raise ArtlibError(f"{what} {path}: not writable ({e.strerror or e})") from None
     return path
+
+
+def _writes_onto(folder: Path, other: Path, writes) -> bool:
+    """Whether the folder's outputs (``writes(relative path)``) include the file ``other``: by its
+    resolved path, or by inode through any existing file of the folder."""
+    if not other.exists():
+        return False
+    try:
+        rel = other.resolve().relative_to(folder.resolve())
+        if writes(rel.as_posix()):
+            return True
+    except ValueError:
+        pass
+    if not folder.is_dir():
+        return False
+    target = os.stat(other)
+    for root, _, files in os.walk(folder):
+        for name in files:
+            p = Path(root) / name
+            if writes(p.relative_to(folder).as_posix()):
+                st = os.stat(p)
+                if (st.st_dev, st.st_ino) == (target.st_dev, target.st_ino):
+                    return True
+    return False
 
 
 def _umask() -> int:
@@ -131,9 +182,17 @@ def read_json(path: str | os.PathLike, what: str = "JSON file") -> Any:
 
 
 def torch_save(path: str | os.PathLike, obj: Any) -> Path:
-    """``torch.save`` atomically (tensors, numbers, strings, lists and dicts only)."""
+    """``torch.save`` atomically (tensors, numbers, strings, lists and dicts only). A write that
+    fails (a full disk) is an ``OSError`` naming the file, as any other failed write is; torch
+    reports it as a RuntimeError of its own."""
     import torch
-    return atomic_write(path, lambda tmp: torch.save(obj, tmp))
+
+    def write(tmp: str) -> None:
+        try:
+            torch.save(obj, tmp)
+        except RuntimeError as e:
+            raise OSError(errno.EIO, f"cannot write ({str(e).splitlines()[0][:120]}); is the disk full?", str(path)) from None
+    return atomic_write(path, write)
 
 
 def torch_load(path: str | os.PathLike, what: str = "checkpoint") -> Any:

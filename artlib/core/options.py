@@ -62,8 +62,8 @@ def check_solver(solver: str) -> str:
 
 def parse_seeds(text: str, *, limit: int = 1_000_000) -> list[int]:
     """EDM's seed syntax: ``0-63``, ``1,5,9`` or a mix ``0-3,10``; rejects empty or reversed
-    ranges, seeds outside [0, 2³²) (EDM's range) and more than ``limit`` seeds, counted before
-    any list is built."""
+    ranges, seeds outside [0, 2³²) (EDM's range), a seed given twice and more than ``limit`` seeds,
+    counted before any list is built."""
     ranges, total = [], 0
     for part in str(text).split(","):
         a, sep, b = part.strip().partition("-")
@@ -79,4 +79,9 @@ def parse_seeds(text: str, *, limit: int = 1_000_000) -> list[int]:
         if total > limit:
             raise ArtlibError(f"{text!r} is over {limit:,} seeds; split the run")
         ranges.append((lo, hi))
+    last = None
+    for lo, hi in sorted(ranges):          # a seed given twice would be one image counted twice
+        if last is not None and lo <= last:
+            raise ArtlibError(f"seeds {text!r} repeat seed {lo}; give each seed once")
+        last = hi if last is None else max(last, hi)
     return [s for lo, hi in ranges for s in range(lo, hi + 1)]

@@ -15,11 +15,19 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
 from ..core.errors import ArtlibError
+
+
+class RankFailed(ArtlibError):
+    """A check failed on some rank; every rank raises it, and rank 0 reports it (``artlib.cli``)."""
+
+    def __init__(self, rank: int, message: str):
+        super().__init__(message if rank == 0 else f"rank {rank}: {message}")
+        self.rank = rank
 
 
 @dataclass
@@ -87,6 +95,23 @@ class Comm:
         out = [None] * self.world if self.main else None
         dist.gather_object(value, out, dst=0)
         return out
+
+    def agree(self, step: Callable[[], Any]) -> Any:
+        """Run ``step()`` on every rank, then agree on how it went before any collective follows: a
+        user error (or a failed read) on any rank is raised on every rank as one ``RankFailed``, so
+        no rank waits for one that stopped. One process: ``step()``'s own error, unchanged."""
+        try:
+            return_value, failure = step(), None
+        except (ArtlibError, OSError) as e:
+            if self.world == 1:
+                raise
+            return_value, failure = None, (str(e).strip().splitlines() or [type(e).__name__])[0]
+        if self.world > 1:
+            failures = self.all_gather(failure)
+            first = next((r for r, f in enumerate(failures) if f), None)
+            if first is not None:
+                raise RankFailed(first, failures[first])
+        return return_value
 
     def check_same(self, value: Any, what: str) -> None:
         """Fail (on every rank) when the ranks were started with different ``value``s."""

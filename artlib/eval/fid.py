@@ -10,7 +10,10 @@ small numerical differences between the two implementations.
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import os
+import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,16 +40,19 @@ def inception(weights: str | os.PathLike | None = None, device: str = "cpu"):
     from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
     if weights is not None and not Path(weights).is_file():
         raise ArtlibError(f"Inception weights {weights} not found")
+    said = io.StringIO()       # torch hub's "Downloading: ..." line, shown only if the download works
     try:
-        net = FeatureExtractorInceptionV3("inception-v3-compat", ["2048"],
-                                          feature_extractor_weights_path=None if weights is None else str(weights))
+        with contextlib.redirect_stderr(said):
+            net = FeatureExtractorInceptionV3("inception-v3-compat", ["2048"],
+                                              feature_extractor_weights_path=None if weights is None else str(weights))
     except OSError as e:   # no network and no local weights
-        raise ArtlibError(f"cannot get the FID Inception weights ({e}); offline, give the path of "
-                          "torch-fidelity's weights file") from None
+        raise ArtlibError(f"cannot get the FID Inception weights ({str(e).splitlines()[0] if str(e) else 'offline'}); "
+                          "offline, give the path of torch-fidelity's weights file") from None
     except Exception as e:
         if weights is None:
             raise
         raise ArtlibError(f"Inception weights {weights} do not load: {str(e).splitlines()[0]}") from None
+    sys.stderr.write(said.getvalue())
     return net.eval().to(device)
 
 
@@ -112,13 +118,14 @@ def generated_moments(den, sigmas: torch.Tensor, solver: str, seeds: list[int], 
                       comm: Comm | None = None, progress: bool = False) -> Moments | None:
     """Feature moments of the images a model samples from ``seeds`` on the grid ``sigmas``.
 
-    Seeds are cut into shards (``artlib.shards``), and shard i is scored by rank i mod N in
+    Seeds are cut into shards (``artlib.eval.shards``), and shard i is scored by rank i mod N in
     batches that start at the shard's start, so an image's features do not depend on the number
     of ranks. Rank 0 gathers each shard's features and adds their moments in shard order, so the
-    result is the same bits for any number of ranks (given the same threads per process:
-    float32 convolutions can round differently with another thread count). With a ``workdir``
-    each shard's features are stored (float32, as the network gives them) and re-used when the
-    run is resumed. Returns the moments on rank 0, None on the others."""
+    result is the same bits for any number of ranks, given the same threads per process (a float32
+    convolution sums in another order on another thread count; set ``OMP_NUM_THREADS``, which the
+    fid command records). With a ``workdir`` each shard's features are stored (float32, as the
+    network gives them) with a record that is checked when the run is resumed. Returns the moments
+    on rank 0, None on the others."""
     comm = comm or Comm()
     shards = shard_ranges(len(seeds), shard_size)
     bar = tqdm(total=len(seeds), unit="img", disable=not (progress and comm.main),
@@ -127,15 +134,14 @@ def generated_moments(den, sigmas: torch.Tensor, solver: str, seeds: list[int], 
     for first in range(0, len(shards), comm.world):
         i, feats = first + comm.rank, None
         if i < len(shards) and workdir is not None and workdir.has(i):
-            feats = workdir.load(i)
-        elif i < len(shards):
-            out = []
-            for lo in range(shards[i].start, shards[i].stop, batch):
-                imgs = generate(den, sigmas, seeds[lo:min(lo + batch, shards[i].stop)], solver=solver,
-                                device=comm.device)
-                out.append(net(_to_rgb_uint8(imgs).to(comm.device))[0].float().cpu().numpy())
-                bar.update(len(imgs))
-            feats = np.concatenate(out)
+            feats, why = workdir.load(i, len(shards[i]))
+            if feats is None:
+                print(f"{workdir.what} {workdir.path}: shard {i} {why}; computing it again", file=sys.stderr)
+        if i < len(shards) and feats is None:
+            feats = _shard_features(den, sigmas, solver, seeds, shards[i], net, batch, comm.device, bar)
+            if not np.isfinite(feats).all():
+                raise ArtlibError(f"shard {i} (seeds {seeds[shards[i].start]}–{seeds[shards[i].stop - 1]}): the "
+                                  "Inception features hold NaN or infinity (check the model's samples)")
             if workdir is not None:
                 workdir.save(i, feats)
         parts = comm.gather(feats)
@@ -147,6 +153,16 @@ def generated_moments(den, sigmas: torch.Tensor, solver: str, seeds: list[int], 
             bar.update(total.n - bar.n)
     bar.close()
     return total if comm.main else None
+
+
+def _shard_features(den, sigmas, solver, seeds, shard: range, net, batch: int, device, bar) -> np.ndarray:
+    """Inception features [len(shard), 2048] (float32) of one shard's images, in batches from its start."""
+    out = []
+    for lo in range(shard.start, shard.stop, batch):
+        imgs = generate(den, sigmas, seeds[lo:min(lo + batch, shard.stop)], solver=solver, device=device)
+        out.append(net(_to_rgb_uint8(imgs).to(device))[0].float().cpu().numpy())
+        bar.update(len(imgs))
+    return np.concatenate(out)
 
 
 def fid_from_moments(m: Moments, ref_mu: np.ndarray, ref_sigma: np.ndarray) -> float:

@@ -1,8 +1,9 @@
 """Resumable work in seed shards (``fid --workdir`` and ``sample --workdir``).
 
 A run's seeds are cut into shards of consecutive positions (``shard_ranges``). Each finished
-shard is written to the work folder atomically, so a killed run leaves only whole shards, and a
-rerun of the same command skips them. The folder's ``manifest.json`` records what the shards are
+shard is written to the work folder atomically with a record of its index, size, dtype and
+checksum, so a killed run leaves only whole shards, and a rerun of the same command re-uses those
+that match their record (a damaged, truncated or swapped shard is computed again, never used). The folder's ``manifest.json`` records what the shards are
 of (model, grid, solver, seeds, shard size, feature network); a rerun with other settings is
 refused before any work, since mixing shards of two runs would give a number that belongs to
 neither. The number of processes is not part of it: shards are the same for any world size, so a
@@ -19,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import ArtlibError
-from ..core.io import atomic_write, check_folder, read_json
+from ..core.io import atomic_write, atomic_write_many, check_folder, read_json
 from .distributed import Comm
 
 FORMAT = "artlib.workdir/1"
@@ -36,6 +37,10 @@ def seeds_digest(seeds: list[int]) -> dict[str, Any]:
     """A short description of a seed list for the manifest: count, first, last, and a hash."""
     h = hashlib.sha256(np.asarray(seeds, dtype=np.int64).tobytes()).hexdigest()[:16]
     return {"count": len(seeds), "first": seeds[0], "last": seeds[-1], "sha256": h}
+
+
+def _digest(array: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
 
 
 class Workdir:
@@ -69,24 +74,40 @@ class Workdir:
         return self.path / f"shard-{i:06d}{suffix}"
 
     def has(self, i: int, suffix: str = ".npy") -> bool:
-        """Whether shard i is finished."""
+        """Whether shard i has been written (``load`` checks that it is whole)."""
         return self._file(i, suffix).is_file()
 
-    def load(self, i: int) -> np.ndarray:
-        """A finished shard's array."""
-        path = self._file(i, ".npy")
+    def load(self, i: int, rows: int) -> tuple[np.ndarray | None, str]:
+        """Shard i's array if it is the one recorded when it was written: the record names this shard,
+        and the array has ``rows`` rows, the recorded width and dtype, the recorded checksum and only
+        finite values. Otherwise (None, why): a shard cut short, widened, rewritten, swapped with
+        another or holding NaN is never used."""
         try:
-            return np.load(path, allow_pickle=False)
-        except (OSError, ValueError, EOFError) as e:
-            raise ArtlibError(f"{self.what} shard {path} cannot be read ({type(e).__name__}); "
-                              "delete it and rerun") from None
+            record = read_json(self._file(i, ".json"), f"{self.what} shard record")
+            array = np.load(self._file(i, ".npy"), allow_pickle=False)
+        except (ArtlibError, OSError, ValueError, EOFError) as e:
+            return None, f"cannot be read ({type(e).__name__})"
+        if not isinstance(record, dict) or record.get("index") != i:
+            return None, f"its record names another shard ({record.get('index') if isinstance(record, dict) else '?'})"
+        if array.ndim != 2 or array.shape != (rows, record.get("width")) or str(array.dtype) != record.get("dtype"):
+            return None, (f"holds {array.shape} {array.dtype}, recorded ({rows}, {record.get('width')}) "
+                          f"{record.get('dtype')}")
+        if _digest(array) != record.get("sha256"):
+            return None, "its checksum differs from its record"
+        if not np.isfinite(array).all():
+            return None, "holds NaN or infinity"
+        return array, ""
 
     def save(self, i: int, array: np.ndarray) -> None:
-        """Store shard i's array, atomically."""
+        """Store shard i's array with its record (index, rows, width, dtype, checksum), atomically:
+        the two land together or not at all."""
         def write(tmp: str) -> None:
             with open(tmp, "wb") as f:
                 np.save(f, array, allow_pickle=False)
-        atomic_write(self._file(i, ".npy"), write)
+        record = {"index": i, "rows": int(array.shape[0]), "width": int(array.shape[1]), "dtype": str(array.dtype),
+                  "sha256": _digest(array)}
+        atomic_write_many([(self._file(i, ".npy"), write),
+                           (self._file(i, ".json"), lambda tmp: Path(tmp).write_text(json.dumps(record)))])
 
     def mark_done(self, i: int, info: dict[str, Any]) -> None:
         """Record that shard i's outputs (written elsewhere) are complete."""
