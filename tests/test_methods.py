@@ -41,7 +41,7 @@ def test_build_gives_each_method_with_its_provenance(gmm):
     assert s.numel() == 5 and prov["cost"]["evaluations"] == 16 * 20 * 9
 
 
-@pytest.mark.parametrize("name", list(sources.METHODS))
+@pytest.mark.parametrize("name", [n for n, m in sources.METHODS.items() if not m.needs])
 def test_every_method_gives_a_valid_grid_on_gauss1d(name, gauss1d):
     small = {"ays": "ays:n=16,sweeps=1", "gits": "gits:points=11,batch=8", "ld3": "ld3:n=8,iterations=3",
              "optimal": "optimal:n=16,fine_steps=64"}
@@ -49,6 +49,12 @@ def test_every_method_gives_a_valid_grid_on_gauss1d(name, gauss1d):
     assert s.numel() == 5 and s[0] == gauss1d.sigma_max and s[-1] == 0 and torch.all(s[1:] < s[:-1])
     # the four methods that query the model spend evaluations; the closed forms none
     assert prov["cost"]["evaluations"] >= 0 and (prov["cost"]["evaluations"] > 0) == (name in small)
+
+
+@pytest.mark.parametrize("name", [n for n, m in sources.METHODS.items() if m.needs])
+def test_a_pipeline_schedule_on_another_model_is_refused_in_one_line(name, gauss1d):
+    with pytest.raises(ArtlibError, match=f"^{name} is a diffusers pipeline's schedule: it needs a diffusers model"):
+        sources.build(name, gauss1d, 4)
 
 
 def test_schedule_command_writes_json_and_sigmas(tmp_path, capsys):
@@ -107,7 +113,8 @@ def test_the_reported_cost_is_the_denoiser_work_done(gmm, gauss1d, counting, spe
 
 
 def test_every_source_has_its_documented_defaults():
-    assert sources.parse("optimal").options == {"n": 256, "fine_steps": 512}
+    assert sources.parse("optimal").options == {"n": 256, "fine_steps": 512, "heun": 0}
+    assert sources.parse("ddim").options == {"trailing": 0} and sources.parse("pipeline").options == {"karras": 0, "shift": 0}
     assert sources.parse("edm").options == {"rho": 7.0} and sources.parse("ays-gauss").options == {"c": 0.5}
     assert sources.parse("dmn").options == {"order": 3} and sources.parse("uniform").options == {}
     assert sources.parse("ays").options == {"n": 256, "sweeps": 6}
@@ -120,7 +127,9 @@ RANGES = {("edm", "rho"): (0.01, 1000, False), ("optimal", "n"): (1, 1e6, True),
           ("ays-gauss", "c"): (1e-6, 1e6, False), ("ays", "n"): (2, 1e6, True), ("ays", "sweeps"): (1, 1000, True),
           ("gits", "points"): (3, 1000, True), ("gits", "batch"): (1, 1e6, True), ("gits", "gamma"): (1e-3, 1e3, False),
           ("gits", "l2"): (0, 1, True), ("dmn", "order"): (1, 3, True), ("ld3", "n"): (1, 1e5, True),
-          ("ld3", "iterations"): (1, 1e6, True), ("ld3", "lr"): (1e-6, 10, False), ("ld3", "radius"): (0, 1, False)}
+          ("ld3", "iterations"): (1, 1e6, True), ("ld3", "lr"): (1e-6, 10, False), ("ld3", "radius"): (0, 1, False),
+          ("optimal", "heun"): (0, 1, True), ("ddim", "trailing"): (0, 1, True), ("pipeline", "karras"): (0, 1, True),
+          ("pipeline", "shift"): (0, 100, False)}
 
 
 def test_every_option_accepts_its_range_and_refuses_outside_it():

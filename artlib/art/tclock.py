@@ -30,7 +30,7 @@ from torch import nn
 
 from ..core.errors import ArtlibError
 from ..core.options import check_K
-from ..core.samplers import initial_noise, per_sample
+from ..core.samplers import initial_noise, per_sample, random_labels
 from ..core.schedules import rescale_schedule, theta_to_sigmas
 from .dynamics import QOracle
 from .learner import Diverged, check_fields, critic_loss, init_mlp, mlp, td_errors, training_loop
@@ -139,7 +139,11 @@ class TrainConfig:
                                      "layers": (1, 16), "distill_rollouts": (1, 10 ** 6),
                                      "checkpoint_every": (1, 10 ** 9), "warmup": (0, 10 ** 9)},
                      positive=("lr_actor", "lr_critic", "lam", "eps"),
-                     positive_or_none=("value_unit", "gamma_scale", "theta_clip"), non_negative=("lr_gamma",))
+                     positive_or_none=("value_unit", "gamma_scale", "theta_clip"), non_negative=("lr_gamma",),
+                     at_most={"lr_actor": 10, "lr_critic": 10, "lr_gamma": 10, "lam": 1e6, "eps": 1e6,
+                              "gamma0": 1e12, "gamma_scale": 1e12, "value_unit": 1e12, "theta_clip": 1e6})
+        if self.gamma0 is not None and (isinstance(self.gamma0, bool) or not math.isfinite(self.gamma0)):
+            raise ArtlibError(f"gamma0 must be a finite number or None, got {self.gamma0!r}")
         if self.q_estimator not in ("jvp", "difference"):
             raise ArtlibError(f"q_estimator must be jvp or difference, got {self.q_estimator!r}")
         for name in ("actor_features", "critic_features"):
@@ -193,16 +197,17 @@ def _clip(theta: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
 def rollout(env: ARTEnv, actor: Actor, cfg: TrainConfig, n: int, generator: torch.Generator) -> Rollout:
     """Roll out n trajectories with θ_k ~ N(μ_k, λ/(|Q_k| ∨ ε)) (no gradients)."""
     x = initial_noise(env.oracle.denoiser, n, generator, device=env.device)
+    labels = _labels(env, n, generator)
     psi = x.new_zeros(n)
     fa, fc, th, mus, qs, psis = [], [], [], [], [], [psi]
     with torch.no_grad():
         for k in range(env.K):
             t = x.new_full((n,), k * env.dt)
             if k == 0 or cfg.q_estimator == "jvp":
-                f, qv = env.oracle.drift_and_q(x, psi)
+                f, qv = env.oracle.drift_and_q(x, psi, class_labels=labels)
                 q = qv.flatten(1).norm(dim=1)
             else:   # Q = dF/dψ along the path, from the drifts the rollout computes anyway
-                f = env.oracle.drift(x, psi)
+                f = env.oracle.drift(x, psi, class_labels=labels)
                 dpsi = psi - psi_prev
                 q = torch.where(dpsi > 1e-9 * env.T,
                                 (f - f_prev).flatten(1).norm(dim=1) / dpsi.clamp(min=1e-300), q)
@@ -227,14 +232,22 @@ def identity_q_profile(env: ARTEnv, n: int, generator: torch.Generator) -> tuple
     """Mean |Q| over n rollouts under the identity clock θ ≡ 1: at each of the K steps [K], and
     at the end point ψ = T (σ at the environment's floor)."""
     x = initial_noise(env.oracle.denoiser, n, generator, device=env.device)
+    labels = _labels(env, n, generator)
     psi = x.new_zeros(n)
     q_steps = []
     with torch.no_grad():
         for _ in range(env.K):
-            f, qv = env.oracle.drift_and_q(x, psi)
+            f, qv = env.oracle.drift_and_q(x, psi, class_labels=labels)
             q_steps.append(qv.flatten(1).norm(dim=1).mean())
             x, psi = env.step(x, psi, torch.ones_like(psi), f)
-        return torch.stack(q_steps), env.oracle.q_norm(x, psi).mean().item()
+        return torch.stack(q_steps), env.oracle.drift_and_q(x, psi, class_labels=labels)[1].flatten(1).norm(dim=1).mean().item()
+
+
+def _labels(env: ARTEnv, n: int, generator: torch.Generator):
+    """The environment's labels, or (a class-conditional model without them) one drawn per rollout."""
+    if env.oracle.class_labels is not None:
+        return None     # the oracle applies its own
+    return random_labels(env.oracle.denoiser, n, generator, env.device)
 
 
 def transversality_gamma(env: ARTEnv, n: int, generator: torch.Generator) -> float:

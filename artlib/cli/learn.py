@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from ..core.errors import ArtlibError
-from .checks import MAX_K, check_memory, int_in, positive_int
+from .checks import MAX_K, add_budget_flag, check_budget, input_files, int_in, method_cost, positive_int
 
 #: Config fields that are not ``train`` flags of their own (``--seed`` is a common flag).
 _CONFIG_FLAGS_SKIP = {"seed"}
@@ -95,7 +95,26 @@ def train_config(a: argparse.Namespace):
             overrides[key[4:]] = value
     if a.seed is not None:
         overrides["seed"] = a.seed
-    return dc.replace(base, **overrides).validate()
+    if "cost" in names and "cost" not in overrides and not a.paper:
+        overrides["cost"] = "heun" if a.solver == "heun" else "euler"   # learn for the solver it is for
+    try:
+        return dc.replace(base, **overrides).validate()
+    except ArtlibError as e:                 # the config names its field; the user typed a flag
+        text = str(e)
+        field = text.split(" ", 1)[0]
+        raise ArtlibError(("--" + field.replace("_", "-") + text[len(field):]) if field in names else text) from None
+
+
+def training_cost(cfg, steps: int | None) -> tuple[str, float, float]:
+    """The budget item of a training run: its denoiser evaluations and the samples it holds at once
+    (the ψ clock simulates in chunks of 256; the t clock rolls out its batch)."""
+    from ..art import psiclock, tclock
+    if isinstance(cfg, psiclock.PsiConfig):
+        cfg = dc.replace(cfg, nodes=steps) if steps else cfg
+        return "--iterations, --batch and --bank", psiclock.evaluations(cfg), min(cfg.bank or cfg.batch, 256)
+    K = steps or tclock.CLOCK_STEPS
+    return ("--iterations and --batch", tclock.evaluations(cfg, K) + 2 * K * cfg.distill_rollouts,
+            max(cfg.batch, cfg.distill_rollouts))
 
 
 def _now() -> str:
@@ -104,33 +123,38 @@ def _now() -> str:
 
 def cmd_train(a: argparse.Namespace) -> int:
     from ..art.learn import learn_schedule
+    from ..export.record import exports
     from ..core.io import check_output_file
     from ..core.schedules import export_path, save_schedule
     from ..models.registry import load_model
 
     cfg = train_config(a)
-    out = check_output_file(a.out, "--out", not_same_as=(a.checkpoint,))
-    check_output_file(export_path(out), "--out's .sigmas.txt", not_same_as=(a.checkpoint,))
+    inputs = input_files(a)
+    out = check_output_file(a.out, "--out", not_same_as=(a.checkpoint, *inputs))
+    check_output_file(export_path(out), "--out's .sigmas.txt", not_same_as=(a.checkpoint, *inputs))
     if a.checkpoint:
-        check_output_file(a.checkpoint, "--checkpoint")
+        check_output_file(a.checkpoint, "--checkpoint", not_same_as=inputs)
     den = load_model(a.model)
-    check_memory(den, cfg.batch, "--batch")
     steps = a.K if a.paper and a.steps is None else a.steps
+    check_budget(den, [training_cost(cfg, steps)], a.max_evals)
     learned = learn_schedule(den, a.K, cfg, steps=steps, checkpoint=Path(a.checkpoint) if a.checkpoint else None,
                              progress=not a.quiet)
     res = learned.run
+    extra = exports(den, learned.sigmas)
     save_schedule(out, learned.sigmas, solver=a.solver, method="art-rl", model=a.model,
                   sigma_min=den.sigma_min, sigma_max=den.sigma_max, seed=cfg.seed,
                   clock=learned.clock, train_steps=res.steps, train_seconds=round(res.seconds, 3),
-                  config=dc.asdict(res.config), final_gamma=res.gamma, created=_now())
+                  config=dc.asdict(res.config), final_gamma=res.gamma, created=_now(), **extra)
     print(f"wrote {out} (K={a.K}, {learned.clock} clock, {res.steps} training steps, "
-          f"{res.seconds:.1f} s)", file=sys.stderr)
+          f"{res.seconds:.1f} s); ComfyUI ManualSigmas:", file=sys.stderr)
+    print(extra["comfyui"]["manual_sigmas"])
     return 0
 
 
 def cmd_schedule(a: argparse.Namespace) -> int:
     from ..core.io import check_output_file
     from ..core.schedules import export_path, save_schedule
+    from ..export.record import exports
     from ..methods.registry import build, parse
     from ..models.registry import load_model
     from .checks import is_schedule_file
@@ -138,14 +162,18 @@ def cmd_schedule(a: argparse.Namespace) -> int:
     if is_schedule_file(a.schedule):
         raise ArtlibError("--schedule: give a method (e.g. ays, gits:gamma=1.2), not a file")
     spec = parse(a.schedule, what="--schedule")
-    out = check_output_file(a.out, "--out")
-    check_output_file(export_path(out), "--out's .sigmas.txt")
+    inputs = input_files(a)
+    out = check_output_file(a.out, "--out", not_same_as=inputs)
+    check_output_file(export_path(out), "--out's .sigmas.txt", not_same_as=inputs)
     den = load_model(a.model)
+    check_budget(den, method_cost(spec, a.K, a.solver), a.max_evals)
     sigmas, prov = build(spec, den, a.K, solver=a.solver, seed=a.seed, progress=not a.quiet)
+    extra = exports(den, sigmas)
     save_schedule(out, sigmas, solver=a.solver, model=a.model, sigma_min=den.sigma_min,
-                  sigma_max=den.sigma_max, created=_now(), **prov)
+                  sigma_max=den.sigma_max, created=_now(), **prov, **extra)
     print(f"wrote {out} ({prov['method']}, K={a.K}, {prov['cost']['evaluations']:,} denoiser evaluations, "
-          f"{prov['cost']['seconds']:.1f} s)", file=sys.stderr)
+          f"{prov['cost']['seconds']:.1f} s); ComfyUI ManualSigmas:", file=sys.stderr)
+    print(extra["comfyui"]["manual_sigmas"])
     return 0
 
 
@@ -155,8 +183,8 @@ def add(sub, formatter) -> None:
     t.add_argument("--model", required=True, help="model string, e.g. gauss1d, digits or gmm:mix.npz")
     t.add_argument("--K", required=True, type=positive_int("--K", MAX_K), help="number of steps")
     t.add_argument("--solver", default="euler", choices=["euler", "heun"],
-                   help="solver the schedule is for; recorded with it. Training does not depend on it: "
-                        "both solvers use the grid learned on the Euler error proxy, as the paper does")
+                   help="solver the schedule is for: the psi clock prices that solver's local error (--cost "
+                        "overrides it; --cost euler is the paper's proxy); the t clock learns on the Euler proxy")
     t.add_argument("--clock", default="psi", choices=["psi", "t"],
                    help="psi: the learner indexed by the clock position (well conditioned at any sigma "
                         "range); t: the paper's actor-critic on a uniform grid in t")
@@ -169,6 +197,7 @@ def add(sub, formatter) -> None:
     t.add_argument("--checkpoint", help="checkpoint file: written periodically, resumed from if present")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.add_argument("--out", required=True, help="output schedule JSON")
+    add_budget_flag(t)
     _add_config_flags(t)
     t.set_defaults(func=cmd_train)
 
@@ -182,4 +211,5 @@ def add(sub, formatter) -> None:
     sc.add_argument("--seed", type=int_in("--seed", 0, 2 ** 63 - 1), default=0)
     sc.add_argument("--out", required=True, help="output schedule JSON (its .sigmas.txt is written beside it)")
     sc.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_budget_flag(sc)
     sc.set_defaults(func=cmd_schedule)

@@ -23,8 +23,9 @@ from . import grids
 @dataclass(frozen=True)
 class Method:
     """A named schedule method."""
-    build: Callable[..., tuple[torch.Tensor, int]]
-    """(den, K, solver, seed, options, progress) → (sigmas [K+1], denoiser evaluations spent)."""
+    build: Callable[..., tuple[torch.Tensor, int, int]]
+    """(den, K, solver, seed, options, progress) → (sigmas [K+1], denoiser evaluations spent, the
+    part of them spent on what is kept per model and serves every K: counted once on a bench)."""
     label: str
     """Its row in the leaderboard and the tables."""
     family: str
@@ -42,6 +43,13 @@ class Method:
     """The grid depends on the solver it is built for."""
     seeded: bool = False
     """The grid depends on the seed (the method draws samples)."""
+    needs: str = ""
+    """What kind of model the method needs, if not any: ``diffusers`` (its scheduler's config)."""
+    variants: tuple[tuple[str, str, str], ...] = ()
+    """Further bench rows (label, options, the solver they are for), e.g. the closed form of Heun's cost."""
+    estimate: Callable[[int, str, dict], tuple[float, float]] = lambda K, solver, o: (0.0, 0.0)
+    """(K, solver, options) → (denoiser evaluations, samples held in memory at once): what the
+    command line checks against its budget before any work."""
 
     def usage(self, name: str) -> str:
         """``name[:k=default,...]``, as the help text shows it."""
@@ -51,39 +59,83 @@ class Method:
 
 def _closed(f: Callable) -> Callable:
     """A builder for a grid that is a formula of (den, K, options): no evaluations."""
-    return lambda den, K, solver, seed, o, progress: (f(den, K, o), 0)
+    return lambda den, K, solver, seed, o, progress: (f(den, K, o), 0, 0)
 
 
 def _optimal(den, K, solver, seed, o, progress):
-    from ..art.optimum import optimal_sigmas
-    n, fine = int(o["n"]), int(o["fine_steps"])
-    s = optimal_sigmas(den, K, n=n, fine_steps=fine, seed=seed)
-    return s, n * (nfe(fine, "heun") + 2 * (fine + 1))   # per path: a Heun solve, a forward + JVP at its points
+    from ..art.optimum import LastStep, optimal_sigmas
+    if o["last"] and solver != "heun":
+        raise ArtlibError("optimal: last=1 places the hand-over to Heun's final Euler step; use it with the heun solver")
+    last = LastStep(den, seed=seed + 1) if o["last"] else None
+    s = optimal_sigmas(den, K, n=int(o["n"]), fine_steps=int(o["fine_steps"]), seed=seed,
+                       solver="heun" if o["heun"] else "euler", last_step=last)
+    profile = _optimal_cost(K, solver, {**o, "last": 0})[0]
+    return s, profile + (last.evaluations if last else 0), profile
 
 
 def _ays(den, K, solver, seed, o, progress):
     from .ays import ays_sigmas
     s, cost = ays_sigmas(den, K, n=int(o["n"]), sweeps=int(o["sweeps"]), seed=seed, progress=progress)
-    return s, cost.evaluations
+    return s, cost.evaluations, cost.evaluations
 
 
 def _gits(den, K, solver, seed, o, progress):
     from .gits import gits_sigmas
     s, cost = gits_sigmas(den, K, teacher_points=int(o["points"]), batch=int(o["batch"]),
                           metric="l2" if o["l2"] else "dev", gamma=o["gamma"], seed=seed, progress=progress)
-    return s, cost.evaluations
+    return s, cost.evaluations, cost.evaluations
 
 
 def _ld3(den, K, solver, seed, o, progress):
     from .ld3 import ld3_sigmas
     s, cost = ld3_sigmas(den, K, solver, n=int(o["n"]), iterations=int(o["iterations"]), lr=o["lr"],
                          radius=o["radius"], seed=seed, progress=progress)
-    return s, cost.evaluations
+    return s, cost.evaluations, 0
+
+
+def _ddim(den, K, o):
+    from .pipeline import ddim_sigmas
+    return ddim_sigmas(den, K, trailing=bool(o["trailing"]))
+
+
+def _pipeline(den, K, o):
+    from .pipeline import pipeline_sigmas
+    return pipeline_sigmas(den, K, karras=bool(o["karras"]), shift=o["shift"])
 
 
 def _dmn(den, K, o):
     from .dmn import dmn_sigmas
     return dmn_sigmas(K, den.sigma_min, den.sigma_max, int(o["order"]))
+
+
+def _optimal_cost(K, solver, o):
+    # per path: a Heun solve, and at each of its points a forward pass and a JVP (Q), or the five
+    # evaluations of Heun's R (a nested JVP and one more)
+    per_point = 5 if o["heun"] else 2
+    profile = o["n"] * (nfe(int(o["fine_steps"]), "heun") + per_point * (o["fine_steps"] + 1))
+    if o["last"]:
+        from ..art.optimum import LastStep
+        profile += LastStep.cost(K)
+    return profile, o["n"] * 4
+
+
+def _ays_cost(K, solver, o):
+    # the KLUB's reference solve, then per sweep 9 points × ≤ 11 candidates × 2 intervals × 8 nodes × 2
+    # denoiser calls on n samples, and one pass over 10 and 20 new points; memory: the data and
+    # noises and one chunk of 4,096 samples
+    return o["n"] * (nfe(256, "heun") + (o["sweeps"] * 9 + 30) * 11 * 2 * 8 * 2), o["n"] * 4 + 4096
+
+
+def _gits_cost(K, solver, o):
+    # a Heun teacher of 4 substeps per interval; memory: its M states and slopes and the jumps from one
+    return o["batch"] * (o["points"] - 1) * 9, o["batch"] * 4 * o["points"]
+
+
+def _ld3_cost(K, solver, o):
+    # the teacher, then per iteration a forward and a backward pass through the solve, whose graph
+    # holds every step's activations
+    steps = nfe(K, solver)
+    return o["n"] * (nfe(256, "heun") + 2 * o["iterations"] * steps), o["n"] * 4 * (steps + 1)
 
 
 METHODS: dict[str, Method] = {
@@ -111,19 +163,30 @@ METHODS: dict[str, Method] = {
                    "GITS's dynamic programme on a teacher grid (Chen et al. 2024)",
                    {"points": 61, "batch": 256, "gamma": 1.15, "l2": 0},
                    {"points": (3, 1000, True), "batch": (1, 10 ** 6, True), "gamma": (1e-3, 1e3, False),
-                    "l2": (0, 1, True)}, shared=True, seeded=True),
+                    "l2": (0, 1, True)}, shared=True, seeded=True, estimate=_gits_cost),
     "ays": Method(_ays, "AYS", "AYS", "#393b79", "Align Your Steps' KLUB search (Sabour et al. 2024, Alg. 1)",
                   {"n": 256, "sweeps": 6}, {"n": (2, 10 ** 6, True), "sweeps": (1, 1000, True)},
-                  shared=True, seeded=True),
+                  shared=True, seeded=True, estimate=_ays_cost),
     "ld3": Method(_ld3, "LD3 (L2)", "LD3", "#000000",
                   "LD3-style endpoint error, back-propagated through the solve (Tong et al. 2025)",
                   {"n": 64, "iterations": 200, "lr": 0.05, "radius": 0.0},
                   {"n": (1, 10 ** 5, True), "iterations": (1, 10 ** 6, True), "lr": (1e-6, 10, False),
-                   "radius": (0, 1, False)}, solver_specific=True, seeded=True),
+                   "radius": (0, 1, False)}, solver_specific=True, seeded=True, estimate=_ld3_cost),
+    "ddim": Method(_closed(_ddim), "DDIM (leading)", "DDIM", "#a05d56",
+                   "a diffusers pipeline's DDIM timesteps, leading or trailing spacing", {"trailing": 0},
+                   {"trailing": (0, 1, True)}, bench=False, needs="diffusers"),
+    "pipeline": Method(_closed(_pipeline), "pipeline default", "pipeline", "#c49c94",
+                       "a diffusers pipeline's default grid (Euler or flow-matching Euler; karras=1: Karras')",
+                       {"karras": 0, "shift": 0}, {"karras": (0, 1, True), "shift": (0, 100, False)},
+                       bench=False, needs="diffusers"),
     "optimal": Method(_optimal, "Closed-form optimum", "Closed-form", "#2ca02c",
-                      "the closed-form optimum of the paper's Euler proxy (equidistribution)",
-                      {"n": 256, "fine_steps": 512}, {"n": (1, 10 ** 6, True), "fine_steps": (2, 10 ** 5, True)},
-                      shared=True, seeded=True),
+                      "the closed-form optimum of the paper's Euler proxy (equidistribution); heun=1: of Heun's "
+                      "local error; last=1: Heun's final Euler step placed by measured endpoint error",
+                      {"n": 256, "fine_steps": 512, "heun": 0, "last": 0},
+                      {"n": (1, 10 ** 6, True), "fine_steps": (2, 10 ** 5, True), "heun": (0, 1, True),
+                       "last": (0, 1, True)},
+                      shared=True, seeded=True, estimate=_optimal_cost,
+                      variants=(("Closed-form optimum (Heun cost)", "heun=1,last=1", "heun"),)),
 }
 
 
@@ -132,9 +195,15 @@ def usage() -> str:
     return ", ".join(m.usage(name) for name, m in METHODS.items())
 
 
-def bench_rows() -> dict[str, str]:
-    """The leaderboard's rows: label → method name, in the registry's order."""
-    return {m.label: name for name, m in METHODS.items() if m.bench}
+def bench_rows(solver: str | None = None) -> dict[str, str]:
+    """The leaderboard's rows: label → method spec, in the registry's order, with the variants for
+    ``solver``."""
+    rows = {}
+    for name, m in METHODS.items():
+        if m.bench:
+            rows[m.label] = name
+            rows.update({label: f"{name}:{opts}" for label, opts, for_solver in m.variants if for_solver == solver})
+    return rows
 
 
 def colours() -> dict[str, str]:
@@ -151,7 +220,8 @@ class Spec:
     def __str__(self) -> str:
         row = METHODS[self.name]
         given = {k: v for k, v in self.options.items() if v != row.defaults.get(k)}
-        return self.name + (":" + ",".join(f"{k}={v:g}" for k, v in sorted(given.items())) if given else "")
+        text = {k: str(int(v)) if v == int(v) and abs(v) < 1e15 else f"{v:g}" for k, v in given.items()}
+        return self.name + (":" + ",".join(f"{k}={text[k]}" for k in sorted(text)) if given else "")
 
 
 def parse(spec: str, *, what: str = "schedule") -> Spec:
@@ -183,7 +253,11 @@ def build(spec: Spec | str, den, K: int, *, solver: str = "euler", seed: int = 0
     spec = parse(spec) if isinstance(spec, str) else spec
     K = check_K(K)
     check_solver(solver)
+    if METHODS[spec.name].needs == "diffusers" and getattr(den, "scheduler", None) is None:
+        raise ArtlibError(f"{spec.name} is a diffusers pipeline's schedule: it needs a diffusers model "
+                          "(diffusers:DIR, digits-vp, digits-flow)")
     t0 = time.perf_counter()
-    sigmas, evaluations = METHODS[spec.name].build(den, K, solver, seed, spec.options, progress)
+    sigmas, evaluations, per_model = METHODS[spec.name].build(den, K, solver, seed, spec.options, progress)
     return sigmas, {"method": str(spec), "options": dict(spec.options), "seed": seed,
-                    "cost": {"evaluations": int(evaluations), "seconds": round(time.perf_counter() - t0, 3)}}
+                    "cost": {"evaluations": int(evaluations), "per_model": int(per_model),
+                             "seconds": round(time.perf_counter() - t0, 3)}}

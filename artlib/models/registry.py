@@ -18,8 +18,8 @@ from ..core.errors import ArtlibError
 from ..core.options import check_options, parse_kv
 
 
-def _no_file(rest: str) -> None:
-    return None
+def _no_file(rest: str) -> list[str]:
+    return []
 
 
 @dataclass(frozen=True)
@@ -29,8 +29,8 @@ class Family:
     """How a string of the family is written (help text and errors)."""
     build: Callable[[str, str], Any]
     """(REST, a description for errors) → the denoiser."""
-    file: Callable[[str], str | None] = _no_file
-    """The local file a string names (hashed into work-folder manifests), or None."""
+    files: Callable[[str], list[str]] = _no_file
+    """The local files a string names (hashed into work-folder manifests)."""
     held_out: Callable[[], torch.Tensor] | None = None
     """Held-out data [n, C, H, W] of a stand-in, for the Fréchet distance; None for other models."""
 
@@ -51,8 +51,8 @@ def _gaussian(rest: str, what: str):
     from .gaussian import GaussianDenoiser
     opts = _options(rest, what, ["c", "dim", "sigma_min", "sigma_max"])
     dim = opts.get("dim", 1.0)
-    if dim != int(dim):
-        raise ArtlibError(f"{what}: dim must be an integer, got {dim:g}")
+    if dim != int(dim) or not 1 <= dim <= 10 ** 7:
+        raise ArtlibError(f"{what}: dim must be an integer from 1 to 10000000, got {dim:g}")
     return GaussianDenoiser(c=opts.get("c", 1.0), dim=int(dim), sigma_min=opts.get("sigma_min", SIGMA_MIN),
                             sigma_max=opts.get("sigma_max", SIGMA_MAX))
 
@@ -90,9 +90,9 @@ def _digits_net(rest: str, what: str):
     return load_net(rest or WEIGHTS)
 
 
-def _net_file(rest: str) -> str:
+def _net_file(rest: str) -> list[str]:
     from .smallnet import WEIGHTS
-    return rest or str(WEIGHTS)
+    return [rest or str(WEIGHTS)]
 
 
 def _edm(rest: str, what: str):
@@ -100,14 +100,41 @@ def _edm(rest: str, what: str):
     return load_edm(rest)
 
 
+def _diffusers(rest: str, what: str):
+    from .diffusers import load
+    return load(rest, what)
+
+
+def _diffusers_files(rest: str) -> list[str]:
+    from .diffusers import identity_files
+    return identity_files(rest)
+
+
+def _digits_diffusers(kind: str):
+    """``digits-vp`` / ``digits-flow``: the committed diffusers models, with any ``diffusers:`` keys."""
+    def build(rest: str, what: str):
+        from .diffusers import load
+        from .digits_diffusers import FOLDERS
+        return load(f"{FOLDERS[kind]}" + (f",{rest}" if rest else ""), what)
+
+    def files(rest: str) -> list[str]:
+        from .digits_diffusers import FOLDERS
+        return _diffusers_files(f"{FOLDERS[kind]}" + (f",{rest}" if rest else ""))
+    return build, files
+
+
 FAMILIES: dict[str, Family] = {
     "gauss1d": Family("gauss1d", _gauss1d),
     "gaussian": Family("gaussian:c=C,dim=D[,sigma_min=..,sigma_max=..]", _gaussian),
     **{name: Family(f"{name}[:components=J,conditional=1]" if name == "digits" else name + "[:components=J]",
                     _standin(name), held_out=_held_out(name)) for name in ("digits", "faces", "patches")},
-    "gmm": Family("gmm:PATH.npz", _gmm, file=lambda rest: rest),
-    "digits-net": Family("digits-net[:WEIGHTS]", _digits_net, file=_net_file),
-    "edm": Family("edm:PATH_OR_URL", _edm, file=lambda rest: rest if "://" not in rest else None),
+    "gmm": Family("gmm:PATH.npz", _gmm, files=lambda rest: [rest]),
+    "digits-net": Family("digits-net[:WEIGHTS]", _digits_net, files=_net_file),
+    "edm": Family("edm:PATH_OR_URL", _edm, files=lambda rest: [rest] if "://" not in rest else []),
+    "diffusers": Family("diffusers:DIR[,scheduler=DIR,quantize=1,prompt=EMB.safetensors,negative=NEG.safetensors,"
+                        "guidance=W,sigma_max=S,size=S,dtype=float64]", _diffusers, files=_diffusers_files),
+    "digits-vp": Family("digits-vp[:KEY=VALUE,...]", *_digits_diffusers("vp")),
+    "digits-flow": Family("digits-flow[:KEY=VALUE,...]", *_digits_diffusers("flow")),
 }
 
 
@@ -140,17 +167,24 @@ def held_out_data(spec: str) -> torch.Tensor | None:
     return row.held_out() if row.held_out is not None else None
 
 
+def model_files(spec: str) -> list[str]:
+    """The local files a model string reads (none for built-in models and URLs)."""
+    row, rest = family(spec)
+    return row.files(rest)
+
+
 def model_identity(spec: str) -> dict[str, str]:
     """What a work folder's manifest records of a model (``artlib.eval.shards``): the model string
-    and, when it names a local file, that file's SHA-256, so a file replaced under the same name is
-    not resumed into. URLs are identified by the string."""
+    and, when it names local files, their SHA-256 (one hash over them all, in order), so a file
+    replaced under the same name is not resumed into. URLs are identified by the string."""
     row, rest = family(spec)
-    path = row.file(rest)
+    paths = [p for p in row.files(rest) if Path(p).is_file()]
     out = {"model": spec}
-    if path and Path(path).is_file():
+    if paths:
         h = hashlib.sha256()
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
+        for path in paths:
+            with open(path, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    h.update(block)
         out["model_sha256"] = h.hexdigest()
     return out
