@@ -55,11 +55,11 @@ TESTS = {
 #: behaviour, with the reason. Keyed by the line's text, not its number, so edits elsewhere in a
 #: module do not move the entries; every mutant of that description on a matching line is excluded.
 EQUIVALENT: dict[tuple[str, str, str], str] = {
-    ("art/optimum", "np.maximum(profile.q_bar.numpy()[::-1], 1e-300)", "constant 1e-300 -> 1.5e-300"): "a floor against division by zero; any tiny value gives the same numbers",
-    ("art/optimum", "@dataclass(frozen=True)", "True -> False"): "frozen=True on QProfile guards against assignment; no code assigns to it",
+    ("art/optimum", "np.maximum(profile.mean.numpy()[::-1], 1e-300)", "constant 1e-300 -> 1.5e-300"): "a floor against division by zero; any tiny value gives the same numbers",
+    ("art/optimum", "@dataclass(frozen=True)", "True -> False"): "frozen=True on ErrorProfile guards against assignment; no code assigns to it",
     ("art/tclock", "torch.log(rms + 1e-12)", "Add -> Sub"): "log(rms ± 1e-12): the epsilon's sign cannot matter unless the state is 0 to 1e-12",
     ("art/dynamics", "instead of a JVP\", stacklevel=2)", "constant 2 -> 3"): "the fallback warning's stacklevel: which caller's line the message names, display only",
-    ("art/dynamics", "h = 1e-3 * sig", "constant 0.001 -> 0.0015"): "the central difference's step (fallback for denoisers without forward-mode AD): its O(h²) error is ~1e-6 of Q at either step",
+    ("art/dynamics", "FD_STEP = 3e-4", "constant 0.0003 -> 0.00045"): "the central difference's step (fallback for denoisers without forward-mode AD): 4.5e-4 is as good, tests/test_diffusers.py checks the minimax over a 10x range",
     ("core/schedules", "s[0] > sigma_max * (1 + 1e-9)", "constant 1e-09 -> 1.5000000000000002e-09"): "the round-off tolerance of the σ_max check: any value far below a real overshoot and above an ulp",
     ("core/schedules", "np.cumsum(0.5 * (w[1:] + w[:-1])", "constant 0.5 -> 0.75"): "the trapezoid's ½ in Φ: the grid is uniform in Φ/Φ(T), so any factor cancels",
     ("core/schedules", "json.dump(obj, f, indent=2)", "constant 2 -> 3"): "the schedule file's indentation: the same JSON document",

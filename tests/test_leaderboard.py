@@ -43,10 +43,10 @@ def test_gap_ranking_and_the_verdicts_bounds():
 def test_run_adds_seconds_per_nfe_and_counts_a_shared_table_once(monkeypatch):
     from artlib.models import load_model
 
-    def timed(spec, den, K, **kw):                     # every build takes 0.25 s and 10 evaluations
+    def timed(spec, den, K, **kw):      # every build takes 0.25 s and 10 evaluations, 4 of them kept per model
         s, prov = build(spec, den, K, **kw)
-        return s, {**prov, "cost": {"evaluations": 10, "seconds": 0.25}}
+        return s, {**prov, "cost": {"evaluations": 10, "per_model": 4, "seconds": 0.25}}
     build = lb.build
     monkeypatch.setattr(lb, "build", timed)
     b = lb.run(load_model("gauss1d"), [2, 4, 8], "euler", methods={"EDM (rho=7)": "edm", "GITS": "gits:points=11,batch=2"})
-    assert b.cost == {"EDM (rho=7)": (30, 0.75), "GITS": (10, 0.25)}
+    assert b.cost == {"EDM (rho=7)": (4 + 3 * 6, 0.75), "GITS": (4 + 3 * 6, 0.25)}

@@ -3,14 +3,14 @@ import numpy as np
 import pytest
 import torch
 
-from artlib.art.optimum import (QProfile, objective_ratio, optimal_objective, optimal_sigmas, optimal_speed,
+from artlib.art.optimum import (ErrorProfile, objective_ratio, optimal_objective, optimal_sigmas, optimal_speed,
                             proxy_objective, q_profile, speed_profile)
 from artlib.core.schedules import edm_sigmas, uniform_sigmas
 
 
 def flat(q=4.0, T=2.0, m=2001):
     sig = torch.linspace(T, 0, m, dtype=torch.float64)
-    return QProfile(sig, torch.full((m,), q, dtype=torch.float64))
+    return ErrorProfile(sig, torch.full((m,), q, dtype=torch.float64))
 
 
 def test_proxy_objective_of_a_flat_profile_by_hand():
@@ -26,7 +26,7 @@ def test_proxy_objective_of_a_flat_profile_by_hand():
 def test_objective_weights_each_step_by_its_mean_q():
     # |Q̄| = σ on [0, 1]: one step (K = 1) has J = 1·1²·⟨σ⟩ = 1/2; J* = (∫ σ^{1/2})² = 4/9.
     sig = torch.linspace(1, 0, 4001, dtype=torch.float64)
-    p = QProfile(sig, sig.clone())
+    p = ErrorProfile(sig, sig.clone())
     assert proxy_objective(torch.tensor([1.0, 0.0], dtype=torch.float64), p) == pytest.approx(0.5, rel=1e-6)
     assert optimal_objective(p) == pytest.approx(4 / 9, rel=1e-4)
 
@@ -57,8 +57,8 @@ def test_the_profile_ends_with_q_of_the_finished_samples():
     x_end = sample(den, initial_noise(den, 16, torch.Generator().manual_seed(3)), p.sigma, solver="heun")
     oracle = QOracle(den)
     want = oracle.q_norm(x_end, torch.full((16,), oracle.T, dtype=torch.float64)).mean().item()
-    assert p.sigma[-1] == 0 and p.q_bar[-1].item() == pytest.approx(want, rel=1e-12)
-    assert abs(p.q_bar[-2].item() / want - 1) > 1e-3   # the entry before: other states, so another value
+    assert p.sigma[-1] == 0 and p.mean[-1].item() == pytest.approx(want, rel=1e-12)
+    assert abs(p.mean[-2].item() / want - 1) > 1e-3   # the entry before: other states, so another value
 
 
 def test_the_profile_defaults_are_the_documented_ones():

@@ -244,9 +244,10 @@ def test_defaults_are_the_documented_ones():
 
 def test_simulate_in_chunks_returns_every_trajectory(gauss1d):
     oracle = QOracle(gauss1d)
-    frac, dpsi, q = pc.simulate(oracle, pc.Warp(oracle.T, 7.0), 4, 5, torch.Generator().manual_seed(0), chunk=2)
-    assert frac.shape == dpsi.shape == q.shape == (5, 5)
-    assert torch.allclose(dpsi.sum(1), torch.full((5,), oracle.T, dtype=torch.float64))
+    for order in (2, 3):
+        walks = pc.simulate(oracle, pc.Warp(oracle.T, 7.0), 4, 5, torch.Generator().manual_seed(0), chunk=2, order=order)
+        assert walks.frac.shape == walks.dpsi.shape == walks.w.shape == (5, 5)
+        assert torch.allclose(walks.dpsi.sum(1), torch.full((5,), oracle.T, dtype=torch.float64))
 
 
 def test_rollout_divides_q_by_the_scale(gauss1d):
@@ -254,8 +255,8 @@ def test_rollout_divides_q_by_the_scale(gauss1d):
     cfg = pc.PsiConfig(nodes=4)
     actor = pc.TableActor(4)
     ro = pc.rollout(oracle, warp, actor, cfg, 3, torch.Generator().manual_seed(1), scale=4.0)
-    _, _, q = pc.simulate(oracle, warp, 4, 3, torch.Generator().manual_seed(1), heun=cfg.heun_states)
-    assert torch.allclose(ro.q, q / 4.0, rtol=1e-14)
+    walks = pc.simulate(oracle, warp, 4, 3, torch.Generator().manual_seed(1), heun=cfg.heun_states)
+    assert torch.allclose(ro.q, walks.w / 4.0, rtol=1e-14)
     # the actions are the table's mean plus s·N(0, 1): at m = 0 their mean is near 0, u = e^{a − s²/2}
     assert torch.allclose(ro.u, torch.exp(ro.a - cfg.policy_std ** 2 / 2))
 

@@ -47,11 +47,13 @@ import torch
 from torch import nn
 
 from ..core.constants import RHO
+from ..core.errors import ArtlibError
 from ..core.options import check_K
-from ..core.samplers import initial_noise, random_labels, step
+from ..core.samplers import initial_noise, per_sample, random_labels, step
 from ..core.schedules import validate_sigmas
 from .dynamics import QOracle
 from .learner import Diverged, check_fields, critic_loss, init_mlp, mlp, td_errors, training_loop
+from .optimum import ORDERS, LastStep
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,12 @@ class PsiConfig:
     bank: int = 1024
     """States are drawn from this many pre-simulated trajectories (they do not depend on the
     actions, so this changes no expectation); 0: fresh rollouts every iteration."""
+    cost: str = "euler"
+    """The local error priced per step: ``euler``, the paper's proxy Q_eff/u (Euler's error, ½h²|Q|),
+    or ``heun``, R_eff/u² (EDM's Heun step errs by h³|R|; the book's method page)."""
+    handover: int = 32
+    """Heun's cost: trajectories on which the hand-over to EDM's final Euler step is measured for
+    each K (``artlib.art.optimum.LastStep``); 0: K equal steps of the learned clock."""
     rho: float = RHO
     """Warp σ = σ_max (1 − ψ/T)^ρ (ρ = 1: σ linear in ψ, the paper's clock)."""
     policy_std: float = 0.5
@@ -96,11 +104,15 @@ class PsiConfig:
 
     def validate(self) -> "PsiConfig":
         """Reject values that cannot run, naming the field."""
+        if self.cost not in ORDERS:
+            raise ArtlibError(f"cost must be one of {', '.join(ORDERS)}, got {self.cost!r}")
         check_fields(self, integers={"iterations": (1, 10 ** 9), "batch": (1, 10 ** 6), "nodes": (1, 10 ** 4),
                                      "hidden": (1, 4096), "layers": (1, 16), "checkpoint_every": (1, 10 ** 9),
-                                     "bank": (0, 10 ** 6), "warmup": (0, 10 ** 9)},
+                                     "bank": (0, 10 ** 6), "warmup": (0, 10 ** 9), "handover": (0, 10 ** 5)},
                      positive=("rho", "policy_std", "lr_actor", "lr_actor_final", "lr_critic", "gamma0"),
-                     non_negative=("lr_gamma",))
+                     non_negative=("lr_gamma",),
+                     at_most={"rho": 100, "policy_std": 10, "lr_actor": 10, "lr_actor_final": 10, "lr_critic": 10,
+                              "lr_gamma": 10, "gamma0": 1e6})
         return self
 
 
@@ -154,9 +166,11 @@ def critic_features(frac: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
     return torch.stack([frac, torch.log(q.clamp(min=1e-300)) / 10], -1)
 
 
-def step_costs(q: torch.Tensor, u: torch.Tensor, dpsi: torch.Tensor, gamma: float, T: float) -> torch.Tensor:
-    """c_k = (Q_eff/u + γu) Δψ/(2T): the Euler error proxy plus the budget's price, per step."""
-    return (q / u + gamma * u) * dpsi / (2 * T)
+def step_costs(q: torch.Tensor, u: torch.Tensor, dpsi: torch.Tensor, gamma: float, T: float,
+               order: int = 2) -> torch.Tensor:
+    """c_k = (W_eff/u^{p−1} + γu) Δψ/(2T): the local error of a step at speed 1/u (order p = 2: Euler's,
+    W = Q; p = 3: Heun's, W = R) plus the budget's price, per step."""
+    return (q / u ** (order - 1) + gamma * u) * dpsi / (2 * T)
 
 
 def standardised(delta: torch.Tensor) -> torch.Tensor:
@@ -175,16 +189,27 @@ def multiplier_step(gamma: float, budget: float, T: float, lr: float) -> float:
     return gamma * math.exp(lr * (budget - T) / T)
 
 
+@dataclass
+class Walks:
+    """States of simulated trajectories, [n, M+1] each: ψ_k/T at the start of every step, its length
+    Δψ_k and the cost weight W_eff,k."""
+    frac: torch.Tensor
+    dpsi: torch.Tensor
+    w: torch.Tensor
+
+
 def simulate(oracle: QOracle, warp: Warp, nodes: int, n: int, generator: torch.Generator,
-             chunk: int = 256, heun: bool = True) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """States of n trajectories over randomly offset ψ-nodes: (ψ_k/T, Δψ_k, Q_eff,k), each [n, M+1].
-    No actions are needed: the state at a node does not depend on them. Runs in chunks of
-    ``chunk`` trajectories, each drawing its offsets, noise and labels from ``generator``."""
-    parts = [_simulate(oracle, warp, nodes, min(chunk, n - i), generator, heun) for i in range(0, n, chunk)]
-    return tuple(torch.cat(p) for p in zip(*parts))
+             chunk: int = 256, heun: bool = True, order: int = 2) -> Walks:
+    """States of n trajectories over randomly offset ψ-nodes, W_eff = |Q_σ| g′² for Euler's cost
+    (``order`` 2) or |R_σ| g′³ for Heun's (3). No actions are needed: the state at a node does not
+    depend on them. Runs in chunks of ``chunk`` trajectories, each drawing its offsets, noise and
+    labels from ``generator``."""
+    parts = [_simulate(oracle, warp, nodes, min(chunk, n - i), generator, heun, order) for i in range(0, n, chunk)]
+    return Walks(*(torch.cat(p) for p in zip(*parts)))
 
 
-def _simulate(oracle: QOracle, warp: Warp, M: int, n: int, generator: torch.Generator, heun: bool):
+def _simulate(oracle: QOracle, warp: Warp, M: int, n: int, generator: torch.Generator, heun: bool,
+              order: int = 2):
     T = warp.T
     off = torch.rand(n, generator=generator, dtype=torch.float64)
     nodes = torch.cat([torch.zeros(n, 1, dtype=torch.float64),
@@ -195,20 +220,27 @@ def _simulate(oracle: QOracle, warp: Warp, M: int, n: int, generator: torch.Gene
 
     def F(x_, sig_):   # the drift at σ ∨ σ_floor, as the oracle evaluates it
         return oracle.drift(x_, T - sig_, class_labels=labels)
-    q = []
+    w = []
     with torch.no_grad():
         for k in range(M + 1):
             psi, psi_next = nodes[:, k].to(oracle.device), nodes[:, k + 1].to(oracle.device)
-            sig = warp.sigma(psi)
-            f, qv = oracle.drift_and_q(x, T - sig, class_labels=labels)   # D and Q at σ ∨ σ_floor
-            qn = qv.flatten(1).norm(dim=1) * warp.dsigma(psi) ** 2
-            if not (torch.isfinite(qn).all() and torch.isfinite(f).all()):
-                raise Diverged(f"non-finite drift or Q at sigma={float(sig.min()):.6g}: "
+            sig, sig_next = warp.sigma(psi), warp.sigma(psi_next)
+            if order == 2:
+                f, qv = oracle.drift_and_q(x, T - sig, class_labels=labels)   # D and Q at σ ∨ σ_floor
+            else:
+                f, q2, x3, qv = oracle.heun_terms(x, T - sig, class_labels=labels)
+            wk = qv.flatten(1).norm(dim=1) * warp.dsigma(psi) ** order
+            if not (torch.isfinite(wk).all() and torch.isfinite(f).all()):
+                raise Diverged(f"non-finite drift or local error at sigma={float(sig.min()):.6g}: "
                                "check the model and its sigma range")
-            q.append(qn.cpu())
-            # the last step runs into σ = 0, where step() takes Euler's step and evaluates no drift
-            x = step(F, x, sig, warp.sigma(psi_next), "heun" if heun else "euler", f=f)
-    return nodes[:, :-1] / T, nodes.diff(dim=1), torch.stack(q, 1)
+            w.append(wk.cpu())
+            if order == 2:
+                # the last step runs into σ = 0, where step() takes Euler's step and evaluates no drift
+                x = step(F, x, sig, sig_next, "heun" if heun else "euler", f=f)
+            else:   # a third-order Taylor step from the derivatives R needed anyway (Euler's into σ = 0)
+                h = per_sample(sig - sig_next, x)
+                x = x + h * f + (h ** 2 / 2 * q2 + h ** 3 / 6 * x3 if k < M else 0)
+    return nodes[:, :-1] / T, nodes.diff(dim=1), torch.stack(w, 1)
 
 
 def act(actor: TableActor, frac: torch.Tensor, dpsi: torch.Tensor, q: torch.Tensor, std: float,
@@ -223,8 +255,8 @@ def act(actor: TableActor, frac: torch.Tensor, dpsi: torch.Tensor, q: torch.Tens
 def rollout(oracle: QOracle, warp: Warp, actor: TableActor, cfg: PsiConfig, n: int,
             generator: torch.Generator, scale: float = 1.0) -> PsiRollout:
     """n fresh rollouts under the current policy, Q_eff divided by ``scale`` (no gradients)."""
-    frac, dpsi, q = simulate(oracle, warp, cfg.nodes, n, generator, heun=cfg.heun_states)
-    return act(actor, frac, dpsi, q / scale, cfg.policy_std, generator)
+    walks = simulate(oracle, warp, cfg.nodes, n, generator, heun=cfg.heun_states, order=ORDERS[cfg.cost])
+    return act(actor, walks.frac, walks.dpsi, walks.w / scale, cfg.policy_std, generator)
 
 
 @dataclass
@@ -239,6 +271,8 @@ class PsiResult:
     config: PsiConfig
     history: dict[str, list[float]] = field(default_factory=dict)
     seconds: float = 0.0
+    last: LastStep | None = None
+    """Heun's cost: where the grid hands over to EDM's final Euler step (measured per K)."""
     clock = "psi"
 
     @property
@@ -249,7 +283,7 @@ class PsiResult:
     @property
     def evaluations(self) -> int:
         """Denoiser evaluations the training spent (``evaluations``)."""
-        return evaluations(self.config)
+        return evaluations(self.config) + (self.last.evaluations if self.last else 0)
 
     def clock_map(self, fine: int = 4096) -> tuple[np.ndarray, np.ndarray]:
         """The learned map as (ψ [fine+1], t(ψ) [fine+1]), t(ψ) = ∫ e^{m} normalised to t(T) = T."""
@@ -260,20 +294,26 @@ class PsiResult:
         return frac.numpy() * T, t / t[-1] * T
 
     def sigmas(self, K: int) -> torch.Tensor:
-        """The learned grid at K steps: equally spaced t mapped through ψ(t) and σ = g(ψ) [K+1]."""
+        """The learned grid at K steps: equally spaced t mapped through ψ(t) and σ = g(ψ) [K+1]; for
+        Heun's cost, K − 1 such steps down to the σ from which EDM's final Euler step ends nearest a
+        fine solve (``artlib.art.optimum.LastStep``)."""
         K = check_K(K)
         psi, t = self.clock_map()
-        psi_k = np.interp(np.linspace(0, self.warp.T, K + 1), t, psi)
-        s = torch.from_numpy(self.warp.sigma(psi_k))
+        if self.last is not None:
+            return self.last.grid(t / t[-1], self.warp.sigma(psi), K)
+        s = torch.from_numpy(self.warp.sigma(np.interp(np.linspace(0, self.warp.T, K + 1), t, psi)))
         s[0], s[-1] = self.warp.T, 0.0
         return validate_sigmas(s, what="learned ψ-clock grid")
 
 
 def evaluations(cfg: PsiConfig) -> int:
     """Denoiser evaluations a training spends, a JVP counted as one more: each simulated trajectory
-    takes M + 1 drift-and-Q evaluations and, with Heun states, M more forward passes; the bank is
-    simulated once, fresh rollouts (bank = 0) once for the scale and once per iteration."""
+    takes M + 1 drift-and-Q evaluations (2 each) and, with Heun states, M more forward passes; or,
+    for Heun's cost, M + 1 evaluations of R (5 each, whose derivatives also advance the state); the
+    bank is simulated once, fresh rollouts (bank = 0) once for the scale and once per iteration."""
     walks = cfg.bank or (cfg.iterations + 1) * cfg.batch
+    if cfg.cost == "heun":
+        return walks * 5 * (cfg.nodes + 1)
     return walks * (2 * (cfg.nodes + 1) + (cfg.nodes if cfg.heun_states else 0))
 
 
@@ -293,9 +333,10 @@ def train(cfg: PsiConfig, oracle: QOracle, *, checkpoint: str | os.PathLike | No
     init_mlp(critic, gen)
     opt_a = torch.optim.Adam(actor.parameters(), lr=cfg.lr_actor)
     opt_c = torch.optim.Adam(critic.parameters(), lr=cfg.lr_critic)
-    first = simulate(oracle, warp, cfg.nodes, cfg.bank or cfg.batch, gen, heun=cfg.heun_states)   # the bank, or the scale's batch
-    scale = cost_scale(first[2], first[1], T)
-    bank = (first[0], first[1], first[2] / scale) if cfg.bank else None
+    order = ORDERS[cfg.cost]
+    first = simulate(oracle, warp, cfg.nodes, cfg.bank or cfg.batch, gen, heun=cfg.heun_states, order=order)   # the bank, or the scale's batch
+    scale = cost_scale(first.w, first.dpsi, T)
+    bank = (first.frac, first.dpsi, first.w / scale) if cfg.bank else None
 
     def iteration(it: int, gamma: float) -> tuple[float, dict[str, float]]:
         if bank is None:
@@ -303,7 +344,7 @@ def train(cfg: PsiConfig, oracle: QOracle, *, checkpoint: str | os.PathLike | No
         else:
             pick = torch.randint(cfg.bank, (cfg.batch,), generator=gen)
             ro = act(actor, bank[0][pick], bank[1][pick], bank[2][pick], cfg.policy_std, gen)
-        cost = step_costs(ro.q, ro.u, ro.dpsi, gamma, T)
+        cost = step_costs(ro.q, ro.u, ro.dpsi, gamma, T, order)
         v = critic(critic_features(ro.frac, ro.q)).squeeze(-1)
         delta = td_errors(v, cost)
         opt_c.zero_grad(), critic_loss(v, delta).backward(), opt_c.step()
@@ -333,4 +374,7 @@ def learn(cfg: PsiConfig, denoiser, *, steps: int | None = None, checkpoint=None
     """Train on ``steps`` ψ-nodes (default ``cfg.nodes``): the learner of ``artlib.art.learn``."""
     if steps is not None:
         cfg = dataclasses.replace(cfg, nodes=steps)
-    return train(cfg, QOracle(denoiser, class_labels=class_labels), checkpoint=checkpoint, progress=progress)
+    run = train(cfg, QOracle(denoiser, class_labels=class_labels), checkpoint=checkpoint, progress=progress)
+    if cfg.cost == "heun" and cfg.handover:
+        run.last = LastStep(denoiser, n=cfg.handover, seed=cfg.seed + 1, class_labels=class_labels)
+    return run

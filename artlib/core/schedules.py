@@ -96,21 +96,50 @@ def theta_to_sigmas(theta: torch.Tensor, sigma_max: float) -> torch.Tensor:
     return tau_to_sigmas(tau, sigma_max)
 
 
-def equidistributed_sigmas(K: int, sigma_fine: torch.Tensor, q_bar: torch.Tensor) -> torch.Tensor:
-    """Grid uniform in Φ(τ) = ∫ |Q̄|^{1/2} dτ (the closed form of the book's method page) [K+1].
+def root(w: np.ndarray, order: int) -> np.ndarray:
+    """w^{1/order} (square root for 2, cube root for 3: exact to the last bit where numpy's are)."""
+    return np.sqrt(w) if order == 2 else np.cbrt(w) if order == 3 else w ** (1.0 / order)
 
-    ``sigma_fine`` [M] is decreasing from σ_max to 0 and ``q_bar`` [M] is mean |Q| there.
+
+def equidistributed_sigmas(K: int, sigma_fine: torch.Tensor, q_bar: torch.Tensor, *, order: int = 2) -> torch.Tensor:
+    """Grid uniform in Φ(τ) = ∫ w^{1/p} dτ (the closed form of the book's method page) [K+1].
+
+    ``sigma_fine`` [M] is decreasing from σ_max to 0 and ``q_bar`` [M] is the mean local-error
+    coefficient w there: |Q| for the Euler proxy (order p = 2), |R| for Heun's (p = 3).
     """
     K = check_K(K)
     s = np.asarray(sigma_fine, dtype=np.float64)
-    w = np.sqrt(np.maximum(np.asarray(q_bar, dtype=np.float64), 0.0))
+    w = root(np.maximum(np.asarray(q_bar, dtype=np.float64), 0.0), order)
     phi = np.concatenate([[0.0], np.cumsum(0.5 * (w[1:] + w[:-1]) * (s[:-1] - s[1:]))])
     if not phi[-1] > 0:
-        raise ArtlibError("mean |Q| vanishes along the reference trajectories; no equidistribution grid")
+        raise ArtlibError("the mean local error vanishes along the reference trajectories; no equidistribution grid")
     levels = np.linspace(0.0, phi[-1], K + 1)
     out = torch.from_numpy(np.interp(levels, phi, s))
     out[0], out[-1] = s[0], 0.0
     return validate_sigmas(out, what="equidistribution grid")
+
+
+def heun_split_sigmas(K: int, sigma_fine, r_bar, q_bar) -> torch.Tensor:
+    """EDM's Heun grid at the least summed local error [K+1]: K − 1 trapezoid steps from σ_max down
+    to σ_last, uniform in Φ = ∫ |R̄|^{1/3} dσ (each errs by about (ΔΦ)³), then Euler's step into 0,
+    which errs by about E(σ_last) = ∫₀^{σ_last} σ |Q̄| dσ; σ_last minimises
+    (Φ(σ_max) − Φ(σ_last))³/(K − 1)² + E(σ_last). ``sigma_fine`` [M] decreases from σ_max to 0;
+    ``r_bar`` and ``q_bar`` [M] are mean |R| and |Q| there. K = 1 is the one Euler step."""
+    K = check_K(K)
+    s = np.asarray(sigma_fine, dtype=np.float64)[::-1]          # increasing from 0
+    r = np.maximum(np.asarray(r_bar, dtype=np.float64), 0.0)[::-1]
+    q = np.maximum(np.asarray(q_bar, dtype=np.float64), 0.0)[::-1]
+    if K == 1:
+        return validate_sigmas(torch.tensor([s[-1], 0.0], dtype=torch.float64), what="Heun grid")
+    w = np.cbrt(r)
+    phi = np.concatenate([[0.0], np.cumsum(0.5 * (w[1:] + w[:-1]) * np.diff(s))])
+    euler = np.concatenate([[0.0], np.cumsum(0.5 * (s[1:] * q[1:] + s[:-1] * q[:-1]) * np.diff(s))])
+    if not phi[-1] > 0:
+        raise ArtlibError("the mean local error vanishes along the reference trajectories; no equidistribution grid")
+    j = 1 + int(np.argmin(((phi[-1] - phi) ** 3 / (K - 1) ** 2 + euler)[1:-1]))
+    points = np.interp(np.linspace(phi[j], phi[-1], K), phi, s)[::-1].copy()
+    points[0], points[-1] = s[-1], s[j]
+    return validate_sigmas(torch.from_numpy(np.concatenate([points, [0.0]])), what="Heun grid")
 
 
 def rescale_schedule(sigmas: torch.Tensor, K: int, sigma_max: float) -> torch.Tensor:

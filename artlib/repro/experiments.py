@@ -7,13 +7,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from ..art.dynamics import QOracle
 from ..art.learn import Learned, learn_schedule
 from ..art.optimum import optimal_sigmas
 from ..art.psiclock import PsiConfig
 from ..art.tclock import CLOCK_STEPS, TrainConfig
 from ..core.constants import RHO
 from ..core.errors import ArtlibError
-from ..core.samplers import initial_noise, sample
+from ..core.samplers import advance, initial_noise, sample
 from ..core.schedules import edm_sigmas, rescale_schedule, uniform_sigmas
 from ..eval.metrics import Reference, endpoint_rmse, exact_w2, frechet_distance_samples, sample_w2_normal
 from ..models.gaussian import GaussianDenoiser
@@ -298,3 +299,55 @@ def plot_clock(ax, learned: dict, den, *, K: int = 50) -> None:
     ax.loglog(sig, optimal_speed(prof, sig), "k:", lw=2, label="closed-form θ*")
     ax.set_xlabel("σ")
     ax.set_ylabel("clock speed |dσ/dt|")
+
+
+# ---------------------------------------------------------------------------------------------
+# Your own model: diffusers pipelines
+
+def stock_schedules(den) -> dict[str, str]:
+    """What a diffusers pipeline runs without a learned schedule, as method specs (label → spec):
+    DDIM's leading and trailing spacing, Euler's default and Karras' σ for a VP model; flow-matching
+    Euler with the scheduler's shift, SD3's shift 3 and Karras' σ for a flow model."""
+    if den.kind == "flow":
+        return {"pipeline: flow Euler, its shift": "pipeline", "pipeline: flow Euler, shift 3": "pipeline:shift=3",
+                "pipeline: flow Euler, Karras σ": "pipeline:karras=1"}
+    return {"DDIM, leading": "ddim", "DDIM, trailing": "ddim:trailing=1",
+            "pipeline: Euler, linspace": "pipeline", "pipeline: Euler, Karras σ": "pipeline:karras=1"}
+
+
+def through_diffusers(den, sigmas: torch.Tensor, ref: Reference) -> tuple[float, float]:
+    """The grid run by the model's own diffusers scheduler loop (Euler with ``sigmas=``, or flow
+    Euler with its shift undone) from the reference's noise: (endpoint RMSE against the reference,
+    largest difference from artlib's Euler on the same grid, relative to its largest value)."""
+    import diffusers
+
+    from ..export.diffusers import set_diffusers_schedule
+    cls = "FlowMatchEulerDiscreteScheduler" if den.kind == "flow" else "EulerDiscreteScheduler"
+    sched = getattr(diffusers, cls).from_config(den.scheduler.config)
+    set_diffusers_schedule(sched, sigmas)
+    theirs = den.run_scheduler(sched, ref.x0, float(sigmas[0]), ref.labels)
+    ours = sample(den, ref.x0, sigmas, solver="euler", class_labels=ref.labels)
+    return (float((theirs - ref.ref).pow(2).mean().sqrt()),
+            float((theirs - ours).abs().max() / ours.abs().max()))
+
+
+def heun_step_errors(den, *, sigma: float, steps, n: int = 8, seed: int = 0, exact_substeps: int = 4096):
+    """One EDM Heun step of each length h in ``steps`` from σ, started on the reference path (a
+    fine solve from σ_max to σ of ``n`` noises): the measured error against a solve of the same
+    interval in ``exact_substeps`` Heun steps (or, on N(0, c²I), the exact solution), and the
+    prediction h³|R| (``QOracle.heun_terms``), each the mean over the noises. Returns (h, measured,
+    predicted) as arrays."""
+    x0 = initial_noise(den, n, torch.Generator().manual_seed(seed))
+    x = advance(den, x0, torch.linspace(den.sigma_max, sigma, 257, dtype=torch.float64), solver="heun")
+    oracle = QOracle(den)
+    r = oracle.heun_terms(x, torch.full((n,), oracle.T - sigma, dtype=torch.float64))[3]
+    measured, predicted = [], []
+    for h in steps:
+        one = advance(den, x, torch.tensor([sigma, sigma - h], dtype=torch.float64), solver="heun")
+        if isinstance(den, GaussianDenoiser):
+            exact = x * np.sqrt((den.c ** 2 + (sigma - h) ** 2) / (den.c ** 2 + sigma ** 2))
+        else:
+            exact = advance(den, x, torch.linspace(sigma, sigma - h, exact_substeps + 1, dtype=torch.float64), solver="heun")
+        measured.append(float((exact - one).flatten(1).norm(dim=1).mean()))
+        predicted.append(float((h ** 3 * r).flatten(1).norm(dim=1).mean()))
+    return np.asarray(steps, dtype=np.float64), np.array(measured), np.array(predicted)

@@ -16,7 +16,7 @@ from ..models.gaussian import GaussianDenoiser
 from .experiments import steps_for_nfe
 
 #: The methods of the bench, as (row label, spec), from the method registry; the notebook may
-#: override the options.
+#: override the options. ``run`` adds the rows for its solver (``bench_rows``).
 METHODS = bench_rows()
 #: Rows whose tables serve both solvers (their cost is counted once per model): the registry's
 #: shared methods and ART-RL's training.
@@ -34,14 +34,16 @@ class Board:
     cost: dict[str, tuple[int, float]] = field(default_factory=dict)
 
 
-def run(den, nfe_list, solver: str, *, methods: dict[str, str] | None = None, learned: Learned | None = None,
+def run(den, nfe_list, solver: str, *, methods: dict[str, str] | None = None,
+        learned: Learned | dict[str, Learned] | None = None,
         n: int = 256, ref_steps: int = 512, seed: int = 0, reference=None) -> Board:
     """Each method's grid at each NFE of ``nfe_list`` for ``solver``, scored the same way: exact W2
     on the Gaussian models, endpoint RMSE against a ``ref_steps`` EDM-Heun solve from seeds
-    0 … n−1 otherwise (``reference`` re-uses one). ``learned`` adds the ART-RL row, whose cost is
-    its training's. Methods whose tables do not depend on K (GITS, AYS, the closed form) are
-    computed once per model; their cost is counted once."""
-    methods = dict(METHODS if methods is None else methods)
+    0 … n−1 otherwise (``reference`` re-uses one). ``methods`` (row label → spec) defaults to
+    ``bench_rows(solver)``. ``learned`` adds the ART-RL row, or one row per label, whose cost is its
+    training's. What methods keep per model (GITS's and AYS's tables, the closed form's profile) is
+    computed once and its cost counted once."""
+    methods = bench_rows(solver) if methods is None else dict(methods)
     specs = {row: parse(spec) for row, spec in methods.items()}          # every spec checked first
     exact = isinstance(den, GaussianDenoiser)
     if not exact and reference is None:
@@ -52,22 +54,21 @@ def run(den, nfe_list, solver: str, *, methods: dict[str, str] | None = None, le
         return exact_w2(den, s, solver) if exact else endpoint_rmse(den, s, reference, solver)[0]
 
     for row, spec in specs.items():
-        evals, seconds, once = 0, 0.0, row in SHARED
+        per_model, per_grid, seconds = 0, 0, 0.0
         board.error[row], board.grids[row] = {}, {}
         for f in nfe_list:
             s, prov = build(spec, den, steps_for_nfe(f, solver), solver=solver, seed=seed)
             board.grids[row][f], board.error[row][f] = s, score(s)
-            if once:
-                evals, seconds = prov["cost"]["evaluations"], max(seconds, prov["cost"]["seconds"])
-            else:
-                evals, seconds = evals + prov["cost"]["evaluations"], seconds + prov["cost"]["seconds"]
-        board.cost[row] = (evals, seconds)
-    if learned is not None:
-        board.error["ART-RL"], board.grids["ART-RL"] = {}, {}
+            cost = prov["cost"]      # what is kept per model counts once, the rest per grid
+            per_model, per_grid = max(per_model, cost["per_model"]), per_grid + cost["evaluations"] - cost["per_model"]
+            seconds = max(seconds, cost["seconds"]) if row in SHARED else seconds + cost["seconds"]
+        board.cost[row] = (per_model + per_grid, seconds)
+    for row, clock in ({"ART-RL": learned} if isinstance(learned, Learned) else learned or {}).items():
+        board.error[row], board.grids[row] = {}, {}
         for f in nfe_list:
-            s = learned.at(steps_for_nfe(f, solver))
-            board.grids["ART-RL"][f], board.error["ART-RL"][f] = s, score(s)
-        board.cost["ART-RL"] = (learned.evaluations, learned.run.seconds)
+            s = clock.at(steps_for_nfe(f, solver))
+            board.grids[row][f], board.error[row][f] = s, score(s)
+        board.cost[row] = (clock.evaluations, clock.run.seconds)
     return board
 
 
