@@ -304,6 +304,7 @@ def _edit_config(path, **changes):
     ("learned-time", "add quantize=1"),
     ("unknown-key", "unknown option 'steps'"),
     ("not-a-folder", "is not a folder"),
+    ("vp-sigma-max", "sigma_max= caps a flow model's σ"),
 ])
 def test_bad_folders_are_refused_with_one_line_before_any_network(models, tmp_path, monkeypatch, capsys, case, needle):
     import artlib.models.diffusers as module
@@ -324,6 +325,8 @@ def test_bad_folders_are_refused_with_one_line_before_any_network(models, tmp_pa
         _edit_config(folder / "unet" / "config.json", time_embedding_type="learned")
     elif case == "unknown-key":
         spec += ",steps=3"
+    elif case == "vp-sigma-max":
+        spec += ",sigma_max=20"
     elif case == "not-a-folder":
         spec = f"diffusers:{tmp_path / 'nope'}"
     else:

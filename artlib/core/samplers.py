@@ -8,6 +8,7 @@ the ψ-clock learner's simulated trajectories. Heun skips its correction on the 
 """
 from __future__ import annotations
 
+import math
 from typing import Callable, Optional
 
 import numpy as np
@@ -92,6 +93,18 @@ def sample(denoiser, x: torch.Tensor, sigmas: torch.Tensor, *, solver: str = "he
                    callback=callback, progress=progress)
 
 
+def at_grid_start(denoiser, x: torch.Tensor, sigma0: float) -> torch.Tensor:
+    """Noise drawn at σ_max's scale (``initial_noise``, ``seeded_batch``) for a grid that starts at
+    σ₀ < σ_max, as a pipeline starts its latents at its first timestep (DDIM's "leading" spacing
+    does): x·std(σ₀)/std(σ_max), std(σ) = √(σ² + v) with v = prior_std² − σ_max² the data's share.
+    A grid that starts at σ_max gets x unchanged."""
+    top = float(getattr(denoiser, "prior_std", denoiser.sigma_max))
+    if float(sigma0) >= denoiser.sigma_max:
+        return x
+    v = max(top ** 2 - float(denoiser.sigma_max) ** 2, 0.0)
+    return x * (math.sqrt(float(sigma0) ** 2 + v) / top)
+
+
 def reference_solve(denoiser, x0: torch.Tensor, *, steps: int, class_labels=None,
                     callback: Optional[Callable[[int, float, torch.Tensor], None]] = None) -> torch.Tensor:
     """EDM-Heun on a ``steps``-step ρ = 7 grid from x0: the fine solve that endpoint errors, GITS's
@@ -129,7 +142,7 @@ def generate(denoiser, sigmas: torch.Tensor, seeds, *, solver: str = "heun", dev
     """uint8 images [n, C, H, W] sampled from ``seeds`` on the grid ``sigmas``, as EDM's
     ``generate.py`` makes them (per-seed noise and labels, then ``to_uint8``)."""
     x0, labels = seeded_batch(denoiser, seeds, device=device)
-    x = sample(denoiser, x0, sigmas, solver=solver, class_labels=labels)
+    x = sample(denoiser, at_grid_start(denoiser, x0, float(sigmas[0])), sigmas, solver=solver, class_labels=labels)
     return torch.from_numpy(to_uint8(x.cpu())).permute(0, 3, 1, 2)
 
 

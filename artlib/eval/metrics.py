@@ -10,7 +10,7 @@ import torch
 from scipy.stats import norm
 
 from ..core.errors import ArtlibError
-from ..core.samplers import reference_solve, sample, seeded_batch
+from ..core.samplers import at_grid_start, reference_solve, sample, seeded_batch
 from ..models.gaussian import GaussianDenoiser
 
 
@@ -88,6 +88,7 @@ def reference(den, seeds, *, ref_steps: int = 512) -> Reference:
 
 
 def endpoint_rmse(den, sigmas: torch.Tensor, ref: Reference, solver: str) -> tuple[float, torch.Tensor]:
-    """Per-pixel RMSE of the sampler's endpoint against the reference from the same noise, and the samples."""
-    x = sample(den, ref.x0, sigmas, solver=solver, class_labels=ref.labels)
+    """Per-pixel RMSE of the sampler's endpoint against the reference from the same noise (moved to
+    the grid's first σ where it starts below σ_max, ``at_grid_start``), and the samples."""
+    x = sample(den, at_grid_start(den, ref.x0, float(sigmas[0])), sigmas, solver=solver, class_labels=ref.labels)
     return float((x - ref.ref).pow(2).mean().sqrt()), x.cpu()

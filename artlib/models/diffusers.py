@@ -173,6 +173,9 @@ def parse(rest: str, what: str = "diffusers") -> Spec:
         raise ArtlibError(f"{what}: the network's time embedding is a learned table of integer timesteps; "
                           "add quantize=1 to condition it on the nearest training timestep")
     _number(opts, "sigma_max", what, 1e-3, 1e6, None)
+    if kind == "vp" and "sigma_max" in opts:
+        raise ArtlibError(f"{what}: sigma_max= caps a flow model's σ (t = 1 is σ = ∞); a VP model's σ range is "
+                          "its scheduler's table")
     if "size" in opts and not (opts["size"].isdigit() and 1 <= int(opts["size"]) <= 4096):
         raise ArtlibError(f"{what}: size must be an integer from 1 to 4096, got {opts['size']!r}")
     _number(opts, "flux_guidance", what, 0, 1e3, None)
