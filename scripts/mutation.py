@@ -12,6 +12,12 @@ reason, and are left out of the score.
 
 Prints one line per surviving mutant, a per-module breakdown, and last
 ``killed K of N mutants (P%)``.
+
+    python scripts/mutation.py --corpus
+
+applies instead the hand-written semantic mutants of ``tests/mutants/corpus.py`` (a wrong term, an
+ignored option, a cache key missing a field, ...) and exits 1 if any survives or no longer applies:
+that mode is a CI gate.
 """
 from __future__ import annotations
 
@@ -213,23 +219,54 @@ def apply(source: str, index: int) -> str:
     return ast.unparse(tree)
 
 
-def run_one(module: str, index: int, line: int, what: str, timeout: float) -> tuple[str, int, str, bool]:
-    """Copy the repository, apply one mutant, run the module's tests; True if a test failed."""
+def killed_in_copy(path: str, edit, tests: list[str], timeout: float) -> bool:
+    """Copy the repository, rewrite the file at ``path`` (relative) by ``edit(text)``, run ``tests``
+    there; True if a test failed (or hung)."""
     with tempfile.TemporaryDirectory(prefix="artlib-mut-") as tmp:
         work = Path(tmp) / "repo"
         shutil.copytree(ROOT, work, ignore=shutil.ignore_patterns(".venv", ".git", "book", "artifacts", "runs",
                                                                    "__pycache__", ".pytest_cache", ".hypothesis"))
-        path = work / "artlib" / f"{module}.py"
-        path.write_text(apply(path.read_text(), index))
-        tests = [t for t in TESTS[module] if (work / t).is_file()]
+        target = work / path
+        target.write_text(edit(target.read_text()))
+        tests = [t for t in tests if (work / t.split("::")[0]).is_file()]      # files or test ids
         env = {**os.environ, "PYTHONPATH": str(work), "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": "1"}
         try:
             r = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests],
                                cwd=work, env=env, capture_output=True, timeout=timeout)
-            killed = r.returncode != 0
+            return r.returncode != 0
         except subprocess.TimeoutExpired:
-            killed = True   # a hang counts as detected: the suite would not pass
+            return True   # a hang counts as detected: the suite would not pass
+
+
+def run_one(module: str, index: int, line: int, what: str, timeout: float) -> tuple[str, int, str, bool]:
+    """One AST mutant of ``module`` against its tests: (module, line, what, killed)."""
+    killed = killed_in_copy(f"artlib/{module}.py", lambda text: apply(text, index), TESTS[module], timeout)
     return module, line, what, killed
+
+
+def run_corpus(jobs: int, timeout: float, only: list[str] | None = None) -> int:
+    """The hand-written corpus (module docstring): 0 when every mutant is killed, else 1."""
+    sys.path.insert(0, str(ROOT / "tests" / "mutants"))
+    from corpus import CORPUS
+    entries = [e for e in CORPUS if not only or e[0] in only]
+    stale = [e[0] for e in entries if (ROOT / e[2]).read_text().count(e[3]) != 1]
+    for name in stale:
+        print(f"stale: {name}: its text no longer occurs exactly once; update tests/mutants/corpus.py", flush=True)
+    live = [e for e in entries if e[0] not in stale]
+    t0 = time.time()
+
+    def one(e):
+        name, kind, path, old, new, tests = e
+        return name, kind, path, killed_in_copy(path, lambda text: text.replace(old, new), tests, timeout)
+    survived = []
+    with ThreadPoolExecutor(jobs) as pool:
+        for name, kind, path, killed in pool.map(one, live):
+            print(f"{'killed  ' if killed else 'SURVIVED'} {name} ({kind}, {path})", flush=True)
+            if not killed:
+                survived.append(name)
+    print(f"  ({time.time() - t0:.0f} s)")
+    print(f"corpus: killed {len(live) - len(survived)} of {len(live)} semantic mutants; {len(stale)} stale")
+    return 1 if survived or stale else 0
 
 
 def main(argv=None) -> int:
@@ -240,7 +277,11 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds per mutant's test run")
+    ap.add_argument("--corpus", action="store_true", help="the hand-written semantic mutants (a CI gate)")
+    ap.add_argument("--only", nargs="+", help="with --corpus: just these mutant ids")
     a = ap.parse_args(argv)
+    if a.corpus:
+        return run_corpus(a.jobs, a.timeout, a.only)
     rng = random.Random(a.seed)
     jobs = []
     for m in a.modules:

@@ -95,7 +95,6 @@ def test_fid_rejects_bad_references_and_folders(weights, tmp_path, capsys):
 def test_fid_ranks_schedules_as_rmse_does(weights):
     # digits mixture, Heun K = 5: EDM's grid beats the uniform grid in endpoint RMSE by far; FID
     # against held-out digits (random Inception) must rank them the same way, clearly.
-    from artlib.repro import experiments as ex
     from artlib.models import load_model
     from artlib.core.samplers import to_uint8
     from artlib.core.schedules import edm_sigmas, uniform_sigmas

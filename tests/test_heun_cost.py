@@ -7,7 +7,6 @@ import torch
 from artlib.art import psiclock as pc
 from artlib.art.dynamics import QOracle
 from artlib.art.optimum import LastStep, objective_ratio, optimal_sigmas, q_profile
-from artlib.core.samplers import advance
 from artlib.core.schedules import edm_sigmas, heun_split_sigmas
 from artlib.eval.metrics import exact_w2
 from artlib.methods.registry import build

@@ -158,6 +158,16 @@ def cmd_fid(a: argparse.Namespace) -> int:
     return 0
 
 
+def _add_run_flags(parser, workdir_help: str) -> None:
+    """The flags ``sample`` and ``fid`` share: the work folder, shards, device, quiet and budget."""
+    parser.add_argument("--workdir", help=workdir_help)
+    parser.add_argument("--shard-size", type=positive_int("--shard-size", MAX_SEEDS), default=1000,
+                        help="seeds per shard (the unit of resuming and of the split between torchrun ranks)")
+    parser.add_argument("--device", type=device, default="cpu", help="cpu or cuda[:N]")
+    parser.add_argument("--quiet", action="store_true")
+    add_budget_flag(parser)
+
+
 def add(sub, formatter) -> None:
     """Register ``sample`` and ``fid``."""
     sp = sub.add_parser("sample", help="sample images with a schedule; write PNGs and a grid", formatter_class=formatter)
@@ -168,12 +178,7 @@ def add(sub, formatter) -> None:
     sp.add_argument("--seeds", default="0-63", help=f"seeds as EDM writes them: 0-63 or 1,5,9 (at most {MAX_SEEDS:,})")
     sp.add_argument("--batch", type=positive_int("--batch", 65536), default=64, help="images per batch")
     sp.add_argument("--outdir", required=True, help="output folder: images/NNNNNN.png and grid.png")
-    sp.add_argument("--workdir", help="folder that records finished shards, so a killed run resumes where it stopped")
-    sp.add_argument("--shard-size", type=positive_int("--shard-size", MAX_SEEDS), default=1000,
-                    help="seeds per shard (the unit of resuming and of the split between torchrun ranks)")
-    sp.add_argument("--device", type=device, default="cpu", help="cpu or cuda[:N]")
-    sp.add_argument("--quiet", action="store_true")
-    add_budget_flag(sp)
+    _add_run_flags(sp, "folder that records finished shards, so a killed run resumes where it stopped")
     sp.set_defaults(func=cmd_sample)
 
     fd = sub.add_parser("fid", help="FID of a folder of images, or of a model and schedule, against reference "
@@ -187,11 +192,6 @@ def add(sub, formatter) -> None:
     fd.add_argument("--seeds", default="0-49999", help="seeds of the generated images (EDM: 0-49999)")
     fd.add_argument("--inception-weights", help="local torch-fidelity Inception weights (offline use)")
     fd.add_argument("--batch", type=positive_int("--batch", 65536), default=64)
-    fd.add_argument("--workdir", help="folder for each shard's Inception features, so a killed run resumes "
-                                      "where it stopped (same FID, bit for bit)")
-    fd.add_argument("--shard-size", type=positive_int("--shard-size", MAX_SEEDS), default=1000,
-                    help="seeds per shard (the unit of resuming and of the split between torchrun ranks)")
-    fd.add_argument("--device", type=device, default="cpu", help="cpu or cuda[:N]")
-    fd.add_argument("--quiet", action="store_true")
-    add_budget_flag(fd)
+    _add_run_flags(fd, "folder for each shard's Inception features, so a killed run resumes where it stopped "
+                       "(same FID, bit for bit)")
     fd.set_defaults(func=cmd_fid)

@@ -67,7 +67,17 @@ def split(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 @lru_cache(maxsize=None)
 def gmm_standin(name: str, components: int | None = None, conditional: bool = False,
                 sigma_min: float = SIGMA_MIN, sigma_max: float = SIGMA_MAX) -> GMMDenoiser:
-    """The exact-score mixture fitted to a stand-in's training split (shape [1, 8, 8])."""
+    """The exact-score mixture fitted to a stand-in's training split (shape [1, 8, 8]), one object
+    per arguments (per-model caches key on it); the fit is shared by every σ range."""
+    weights, means, covs, labels = _fit(name, components, conditional)
+    return GMMDenoiser(torch.from_numpy(weights), torch.from_numpy(means), torch.from_numpy(covs),
+                       shape=(1, 8, 8), sigma_min=sigma_min, sigma_max=sigma_max,
+                       component_labels=labels)
+
+
+@lru_cache(maxsize=None)
+def _fit(name: str, components: int | None, conditional: bool):
+    """(weights, means, covariances, component labels or None) of the mixture fitted to the split."""
     from sklearn.mixture import GaussianMixture
     x, y, _, _ = split(name)
     flat = x.reshape(len(x), -1)
@@ -84,9 +94,7 @@ def gmm_standin(name: str, components: int | None = None, conditional: bool = Fa
         j = components or _COMPONENTS[name]
         g = GaussianMixture(j, covariance_type="full", reg_covar=1e-3, random_state=0).fit(flat)
         weights, means, covs, labels = g.weights_, g.means_, g.covariances_, None
-    return GMMDenoiser(torch.from_numpy(weights), torch.from_numpy(means), torch.from_numpy(covs),
-                       shape=(1, 8, 8), sigma_min=sigma_min, sigma_max=sigma_max,
-                       component_labels=labels)
+    return weights, means, covs, labels
 
 
 def held_out(name: str) -> torch.Tensor:
