@@ -1,6 +1,8 @@
 """The paper-profile cost estimate's arithmetic, and the GPU-check summary both ways."""
 import json
 
+import pytest
+
 from artlib.repro.bench import EDM_GFLOP, gpu_check_summary, network_evaluations
 
 
@@ -33,3 +35,17 @@ def test_gpu_check_summary_says_not_run_or_reports_the_figures(tmp_path):
     (tmp_path / "fid-2.json").write_text(json.dumps({"n": 1024, "fid": 12.5, "processes": 2}))
     text = gpu_check_summary(tmp_path)
     assert "NVIDIA H200" in text and "12.5 in one process, 12.5 in 2 NCCL ranks" in text
+
+
+def test_sd15_flops_are_recounted_and_learning_costs_priced_by_hand():
+    from artlib.repro import bench
+    assert bench.sd15_gflop() == pytest.approx(bench.SD15_GFLOP, rel=1e-5)      # 859.5 M parameters, 512 × 512
+    costs = bench.learning_costs(K=10)
+    # ψ clock: a bank of 1,024 walks over 21 nodes, 2 evaluations each and a Heun state step (20 more);
+    # Heun's cost: 5 evaluations per node, and one K's hand-over (a 256-step reference of 32 noises,
+    # 36 candidate grids of 2K − 1 evaluations each)
+    assert costs["ART-RL (Euler cost)"]["evaluations"] == 1024 * (2 * 21 + 20)
+    assert costs["ART-RL (Heun cost)"]["evaluations"] == 1024 * 5 * 21 + 32 * 511 + 36 * 32 * 19
+    e = costs["LD3"]["evaluations"]
+    assert costs["LD3"]["SD-1.5 GPU hours"] == pytest.approx(e * 2 * 803.273e9 / 100e12 / 3600)
+    assert bench.learning_costs(K=10, guidance=False)["LD3"]["SD-1.5 GPU hours"] == pytest.approx(e * 803.273e9 / 100e12 / 3600)

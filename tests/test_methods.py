@@ -7,7 +7,6 @@ import torch
 from artlib.methods import registry as sources
 from artlib.cli import main
 from artlib.core.errors import ArtlibError
-from artlib.models import load_model
 from artlib.methods.grids import ays_gauss_sigmas, logsnr_sigmas, vp_time_sigmas
 from artlib.core.schedules import edm_sigmas, load_schedule
 
@@ -113,7 +112,7 @@ def test_the_reported_cost_is_the_denoiser_work_done(gmm, gauss1d, counting, spe
 
 
 def test_every_source_has_its_documented_defaults():
-    assert sources.parse("optimal").options == {"n": 256, "fine_steps": 512, "heun": 0}
+    assert sources.parse("optimal").options == {"n": 256, "fine_steps": 512, "heun": 0, "last": 0}
     assert sources.parse("ddim").options == {"trailing": 0} and sources.parse("pipeline").options == {"karras": 0, "shift": 0}
     assert sources.parse("edm").options == {"rho": 7.0} and sources.parse("ays-gauss").options == {"c": 0.5}
     assert sources.parse("dmn").options == {"order": 3} and sources.parse("uniform").options == {}
@@ -128,7 +127,7 @@ RANGES = {("edm", "rho"): (0.01, 1000, False), ("optimal", "n"): (1, 1e6, True),
           ("gits", "points"): (3, 1000, True), ("gits", "batch"): (1, 1e6, True), ("gits", "gamma"): (1e-3, 1e3, False),
           ("gits", "l2"): (0, 1, True), ("dmn", "order"): (1, 3, True), ("ld3", "n"): (1, 1e5, True),
           ("ld3", "iterations"): (1, 1e6, True), ("ld3", "lr"): (1e-6, 10, False), ("ld3", "radius"): (0, 1, False),
-          ("optimal", "heun"): (0, 1, True), ("ddim", "trailing"): (0, 1, True), ("pipeline", "karras"): (0, 1, True),
+          ("optimal", "heun"): (0, 1, True), ("optimal", "last"): (0, 1, True), ("ddim", "trailing"): (0, 1, True), ("pipeline", "karras"): (0, 1, True),
           ("pipeline", "shift"): (0, 100, False)}
 
 

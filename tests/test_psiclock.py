@@ -180,8 +180,10 @@ def test_training_is_deterministic_and_resumes(gauss1d, tmp_path):
     b = pc.train(TINY, oracle, progress=False)
     assert torch.equal(a.actor.m, b.actor.m) and a.gamma == b.gamma
     ck = tmp_path / "ck.pt"
-    pc.train(dataclasses.replace(TINY, iterations=4), oracle, checkpoint=ck, progress=False)
+    first = pc.train(dataclasses.replace(TINY, iterations=4), oracle, checkpoint=ck, progress=False)
     assert torch_load(ck)["iteration"] == 4
+    done = pc.train(dataclasses.replace(TINY, iterations=4), oracle, checkpoint=ck, progress=False)
+    assert done.seconds == first.seconds == torch_load(ck)["seconds"] > 0   # read back: the seconds it took
     with pytest.raises(ArtlibError, match="another configuration"):
         pc.train(TINY, oracle, checkpoint=ck, progress=False)
 

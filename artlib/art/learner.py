@@ -128,17 +128,20 @@ def resume_training(path, key: dict, cfg, nets: dict, generator: torch.Generator
 
 def training_loop(cfg, iteration: Callable[[int, float], tuple[float, dict[str, float]]], *, gamma: float,
                   nets: dict, generator: torch.Generator, key: dict, checkpoint=None, desc: str = "ART-RL",
-                  progress: bool = True) -> tuple[float, dict[str, list[float]], float]:
+                  progress: bool = True, setup_seconds: float = 0.0) -> tuple[float, dict[str, list[float]], float]:
     """The frame of a training run: from the checkpoint's iteration (or 0) to ``cfg.iterations``,
     call ``iteration(it, γ) → (γ, named scalars)``, append the scalars to the history, refresh the
     progress bar and checkpoint every ``cfg.checkpoint_every`` iterations and at the end. Returns
-    (γ, history, seconds of training, those before a resume included)."""
+    (γ, history, seconds of training, those before a resume included). ``setup_seconds`` (work the
+    run did before its loop) count once, in a fresh run: a resumed run's seconds are those its
+    checkpoint recorded plus the iterations it runs, so a finished training read back reports the
+    seconds it took, on every page that reads it."""
     history: dict[str, list[float]] = {}
-    start, spent = 0, 0.0
+    start, spent = 0, setup_seconds
     resumed = resume_training(checkpoint, key, cfg, nets, generator)
     if resumed:
         gamma, start, history, spent = resumed
-    t0 = time.perf_counter()
+    t0, seconds = time.perf_counter(), spent
     bar = tqdm(range(start, cfg.iterations), initial=start, total=cfg.iterations, desc=desc, disable=not progress)
     for it in bar:
         gamma, record = iteration(it, gamma)
@@ -146,8 +149,8 @@ def training_loop(cfg, iteration: Callable[[int, float], tuple[float, dict[str, 
             history.setdefault(name, []).append(value)
         if progress and it % 20 == 0:
             bar.set_postfix(budget=f"{record['budget']:.3g}", gamma=f"{gamma:.3g}")
-        done = it + 1
+        done, seconds = it + 1, spent + time.perf_counter() - t0
         if checkpoint is not None and (done % cfg.checkpoint_every == 0 or done == cfg.iterations):
             save_training(checkpoint, key, cfg, nets, generator, iteration=done, gamma=gamma,
-                          history=history, seconds=spent + time.perf_counter() - t0)
-    return gamma, history, spent + time.perf_counter() - t0
+                          history=history, seconds=seconds)
+    return gamma, history, seconds

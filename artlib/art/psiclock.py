@@ -40,6 +40,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -334,7 +335,9 @@ def train(cfg: PsiConfig, oracle: QOracle, *, checkpoint: str | os.PathLike | No
     opt_a = torch.optim.Adam(actor.parameters(), lr=cfg.lr_actor)
     opt_c = torch.optim.Adam(critic.parameters(), lr=cfg.lr_critic)
     order = ORDERS[cfg.cost]
+    t0 = time.perf_counter()
     first = simulate(oracle, warp, cfg.nodes, cfg.bank or cfg.batch, gen, heun=cfg.heun_states, order=order)   # the bank, or the scale's batch
+    simulated = time.perf_counter() - t0
     scale = cost_scale(first.w, first.dpsi, T)
     bank = (first.frac, first.dpsi, first.w / scale) if cfg.bank else None
 
@@ -365,7 +368,7 @@ def train(cfg: PsiConfig, oracle: QOracle, *, checkpoint: str | os.PathLike | No
     nets = dict(actor=actor, critic=critic, opt_actor=opt_a, opt_critic=opt_c)
     gamma, history, seconds = training_loop(cfg, iteration, gamma=cfg.gamma0, nets=nets, generator=gen,
                                             key={"T": T}, checkpoint=checkpoint, desc="ART-RL (psi clock)",
-                                            progress=progress)
+                                            progress=progress, setup_seconds=simulated)
     return PsiResult(actor, critic, gamma, scale, warp, cfg, history, seconds)
 
 

@@ -11,7 +11,9 @@ Prints, with the machine, torch version and date in its header:
    (extrapolated from its first iterations);
 4. wall time of the ψ-clock learner on the image stand-ins, and how close its grid comes to the
    closed form (ratio of the proxy objective);
-5. peak memory (resident set; CUDA allocator peak on a GPU).
+5. peak memory (resident set; CUDA allocator peak on a GPU);
+6. the cost of learning a schedule for any model family in denoiser evaluations (ART-RL beside
+   AYS, GITS and LD3), and what it would take on a GPU for an SD-1.5-sized UNet.
 """
 from __future__ import annotations
 
@@ -208,6 +210,49 @@ def paper_estimate(device: str = "cpu", batch: int = 64) -> dict:
             "total PFLOP": sum(r["PFLOP"] for r in rows.values()), "total hours here": total / 3600, "device": device}
 
 
+#: SD-1.5's UNet (859.5 M parameters), as diffusers builds it from the model's config: one evaluation
+#: at 512 × 512 (a 64 × 64 latent, 77 text tokens), batch 1, in GFLOP, counted like EDM_GFLOP
+#: (``sd15_gflop`` recounts it on the meta device; tests/test_bench.py checks the constant).
+SD15_GFLOP = 803.273
+#: The sustained throughput the GPU-time estimate assumes: a third of an A100's dense fp16 peak
+#: (312 TFLOP/s, NVIDIA's datasheet), a typical utilisation for a UNet at batch 64. An assumption,
+#: stated wherever the estimate is shown.
+ASSUMED_TFLOPS = 100.0
+
+
+def sd15_gflop() -> float:
+    """SD-1.5's UNet forward FLOPs at 512 × 512, batch 1, counted without computing (meta tensors)."""
+    import diffusers
+    with torch.device("meta"):
+        unet = diffusers.UNet2DConditionModel(
+            sample_size=64, in_channels=4, out_channels=4, layers_per_block=2, block_out_channels=(320, 640, 1280, 1280),
+            down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
+            up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3, cross_attention_dim=768, attention_head_dim=8)
+        x, t, e = torch.randn(1, 4, 64, 64), torch.tensor([500.0]), torch.randn(1, 77, 768)
+        return _gflop(lambda: unet(x, t, encoder_hidden_states=e))
+
+
+def learning_costs(K: int = 10, guidance: bool = True) -> dict[str, dict[str, float]]:
+    """What learning a K-step schedule costs in denoiser evaluations, for every model family alike
+    (a diffusers family, an EDM network or a mixture: the methods count calls, not FLOPs), at the
+    methods' defaults: ART-RL's training (Euler cost and Heun cost, the latter with one K's measured
+    hand-over), AYS's table and LD3 for one (K, Euler) grid; with classifier-free ``guidance`` every
+    evaluation is one batched call on both branches (twice the work). Each is then priced for an
+    SD-1.5-sized UNet at ``ASSUMED_TFLOPS``: GPU hours."""
+    from ..art import psiclock
+    from ..art.optimum import LastStep
+    from ..methods.registry import METHODS as REG
+    from ..methods.registry import parse
+    work = 2 if guidance else 1
+    rows = {"ART-RL (Euler cost)": psiclock.evaluations(PsiConfig()),
+            "ART-RL (Heun cost)": psiclock.evaluations(PsiConfig(cost="heun")) + LastStep.cost(K),
+            "AYS": REG["ays"].estimate(K, "euler", parse("ays").options)[0],
+            "LD3": REG["ld3"].estimate(K, "euler", parse("ld3").options)[0],
+            "GITS": REG["gits"].estimate(K, "euler", parse("gits").options)[0]}
+    return {name: {"evaluations": float(e), "SD-1.5 GPU hours": e * work * SD15_GFLOP / (ASSUMED_TFLOPS * 1e3) / 3600}
+            for name, e in rows.items()}
+
+
 def gpu_check_summary(folder=None) -> str:
     """Markdown: the figures of ``scripts/gpu_check.sh`` (device, date, times, the 1- and N-rank
     FIDs) if it has been run into ``artifacts/gpu-check``, else a line saying it was not run."""
@@ -238,6 +283,7 @@ def run(*, quick: bool = False, device: str = "cpu", as_json: bool = False) -> d
     res["image_training"] = image_training({k: v for k, v in models.items()
                                             if "mixture" in k or device.startswith("cuda")})
     res["memory"] = peak_memory_mb(device)
+    res["learning_costs"] = learning_costs()
     if as_json:
         print(json.dumps(res, indent=1))
         return res
@@ -255,6 +301,10 @@ def run(*, quick: bool = False, device: str = "cpu", as_json: bool = False) -> d
     print("\n## ART-RL (psi clock) on the image stand-ins")
     for name, r in res["image_training"].items():
         print(f"  {name:30s} {r['seconds']:7.1f} s   objective / closed form {r['objective / closed form']:.3f}")
+    print(f"\n## Learning a K = 10 schedule, any model family: denoiser evaluations, and GPU hours for an SD-1.5 UNet "
+          f"with guidance ({SD15_GFLOP:.0f} GFLOP per evaluation, {ASSUMED_TFLOPS:.0f} TFLOP/s sustained, an assumption)")
+    for name, r in res["learning_costs"].items():
+        print(f"  {name:22s} {r['evaluations']:12,.0f}   {r['SD-1.5 GPU hours']:7.2f} h")
     print("\n## Memory")
     for k, v in res["memory"].items():
         print(f"  {k}: {v:.0f}")

@@ -14,7 +14,7 @@ from ..art.psiclock import PsiConfig
 from ..art.tclock import CLOCK_STEPS, TrainConfig
 from ..core.constants import RHO
 from ..core.errors import ArtlibError
-from ..core.samplers import advance, initial_noise, sample
+from ..core.samplers import advance, at_grid_start, initial_noise, sample
 from ..core.schedules import edm_sigmas, rescale_schedule, uniform_sigmas
 from ..eval.metrics import Reference, endpoint_rmse, exact_w2, frechet_distance_samples, sample_w2_normal
 from ..models.gaussian import GaussianDenoiser
@@ -131,12 +131,16 @@ def steps_for_nfe(nfe: int, solver: str) -> int:
     return nfe
 
 
-def image_grids(den, K: int, learned: dict | None = None) -> dict[str, torch.Tensor]:
-    """EDM (ρ = 7), uniform, the closed-form equidistribution grid and each learned schedule at K
-    steps; ``learned`` maps a name to a ``Learned`` (sampled at K) or a fixed grid (re-used at K)."""
+def image_grids(den, K: int, learned: dict | None = None, *, methods: dict[str, str] | None = None,
+                solver: str = "heun") -> dict[str, torch.Tensor]:
+    """EDM (ρ = 7), uniform, the closed-form equidistribution grid, the ``methods`` (label → method
+    spec, built for ``solver``) and each learned schedule at K steps; ``learned`` maps a name to a
+    ``Learned`` (sampled at K) or a fixed grid (re-used at K)."""
+    from ..methods.registry import build
     grids = {"EDM (rho=7)": edm_sigmas(K, den.sigma_min, den.sigma_max, RHO),
              "Uniform": uniform_sigmas(K, den.sigma_min, den.sigma_max),
              "Closed-form optimum": optimal_sigmas(den, K)}
+    grids.update({label: build(spec, den, K, solver=solver)[0] for label, spec in (methods or {}).items()})
     for name, s in (learned or {}).items():
         if isinstance(s, Learned):
             grids[name] = s.at(K)
@@ -156,12 +160,12 @@ class ImageSweep:
 
 
 def image_sweep(den, nfe_list, solver: str, ref: Reference, *, learned: dict | None = None,
-                held_out: torch.Tensor | None = None) -> ImageSweep:
+                methods: dict[str, str] | None = None, held_out: torch.Tensor | None = None) -> ImageSweep:
     """Every schedule of ``image_grids`` at every NFE: endpoint RMSE (and Fréchet distance in
     pixel space to ``held_out`` data, squared, as FID is)."""
     out = ImageSweep(n=ref.x0.shape[0], n_held_out=0 if held_out is None else held_out.shape[0])
     for nfe_ in nfe_list:
-        for name, s in image_grids(den, steps_for_nfe(nfe_, solver), learned).items():
+        for name, s in image_grids(den, steps_for_nfe(nfe_, solver), learned, methods=methods, solver=solver).items():
             err, x = endpoint_rmse(den, s, ref, solver)
             out.rmse.setdefault(name, {})[nfe_] = err
             out.samples.setdefault(name, {})[nfe_] = x
@@ -223,19 +227,22 @@ def ratio_rows(rows: dict[str, dict[int, float]], against: str) -> dict[str, dic
 
 def learn(den, *, clock: str = "psi", iterations: int | None = None, batch: int | None = None,
           seed: int = 0, steps: int = CLOCK_STEPS, features: str = "state", K: int = 10,
-          workdir: str | None = None, model: str | None = None) -> Learned:
-    """ART-RL on ``den`` with the book's settings: the ψ-clock learner (default) or the paper's
-    t-clock actor-critic (``clock="t"``, actor features ``features``), on ``steps`` training steps.
+          workdir: str | None = None, model: str | None = None, cost: str = "euler") -> Learned:
+    """ART-RL on ``den`` with the book's settings: the ψ-clock learner (default; ``cost`` ``heun``
+    prices Heun's local error) or the paper's t-clock actor-critic (``clock="t"``, actor features
+    ``features``; ``clock="paper"``: Algorithm 1's own settings), on ``steps`` training steps.
     With a ``workdir`` the training checkpoints into it, under a name made from ``model`` (its
     string) and the settings, and resumes from there: chapters that train the same model the
     same way share one training."""
     import dataclasses as dc
     if clock == "psi":
-        cfg = PsiConfig(seed=seed)
+        cfg = PsiConfig(seed=seed, cost=cost)
     elif clock == "t":
         cfg = TrainConfig(seed=seed, actor_features=features)
+    elif clock == "paper":
+        cfg = TrainConfig.paper_protocol(seed=seed)
     else:
-        raise ArtlibError(f"clock must be psi or t, got {clock!r}")
+        raise ArtlibError(f"clock must be psi, t or paper, got {clock!r}")
     cfg = dc.replace(cfg, **{k: v for k, v in dict(iterations=iterations, batch=batch).items() if v is not None})
     checkpoint = None
     if workdir is not None:
@@ -311,8 +318,9 @@ def stock_schedules(den) -> dict[str, str]:
     if den.kind == "flow":
         return {"pipeline: flow Euler, its shift": "pipeline", "pipeline: flow Euler, shift 3": "pipeline:shift=3",
                 "pipeline: flow Euler, Karras σ": "pipeline:karras=1"}
+    spacing = den.scheduler.config.get("timestep_spacing", "linspace")
     return {"DDIM, leading": "ddim", "DDIM, trailing": "ddim:trailing=1",
-            "pipeline: Euler, linspace": "pipeline", "pipeline: Euler, Karras σ": "pipeline:karras=1"}
+            f"pipeline: Euler, {spacing} spacing": "pipeline", "pipeline: Euler, Karras σ": "pipeline:karras=1"}
 
 
 def through_diffusers(den, sigmas: torch.Tensor, ref: Reference) -> tuple[float, float]:
@@ -325,8 +333,9 @@ def through_diffusers(den, sigmas: torch.Tensor, ref: Reference) -> tuple[float,
     cls = "FlowMatchEulerDiscreteScheduler" if den.kind == "flow" else "EulerDiscreteScheduler"
     sched = getattr(diffusers, cls).from_config(den.scheduler.config)
     set_diffusers_schedule(sched, sigmas)
-    theirs = den.run_scheduler(sched, ref.x0, float(sigmas[0]), ref.labels)
-    ours = sample(den, ref.x0, sigmas, solver="euler", class_labels=ref.labels)
+    x0 = at_grid_start(den, ref.x0, float(sigmas[0]))
+    theirs = den.run_scheduler(sched, x0, float(sigmas[0]), ref.labels)
+    ours = sample(den, x0, sigmas, solver="euler", class_labels=ref.labels)
     return (float((theirs - ref.ref).pow(2).mean().sqrt()),
             float((theirs - ours).abs().max() / ours.abs().max()))
 
@@ -351,3 +360,48 @@ def heun_step_errors(den, *, sigma: float, steps, n: int = 8, seed: int = 0, exa
         measured.append(float((exact - one).flatten(1).norm(dim=1).mean()))
         predicted.append(float((h ** 3 * r).flatten(1).norm(dim=1).mean()))
     return np.asarray(steps, dtype=np.float64), np.array(measured), np.array(predicted)
+
+
+def proxy_diagnosis(den, nfe_list, ref: Reference, *, data_std: float = 1.0, n: int = 64,
+                    fine_steps: int = 128) -> dict[str, dict[int, float]]:
+    """Why the Euler proxy's optimum can lose to a pipeline's stock grid on a diffusers model (Euler
+    endpoint RMSE per NFE): the closed form as the chapters build it, from the model's σ_max; for a
+    VP model, the same started where DDIM's leading spacing starts (its first timestep's σ, the
+    noise moved there as ``at_grid_start`` does); and then each σ's local error weighted by how much
+    the flow shrinks an error made there by σ = 0, c/√(c² + σ²) for Gaussian data of std
+    c = ``data_std``: the proxy sums errors where they are made, and from a σ_max of 157 (VP) or 999
+    (flow) most of those made early are contracted away."""
+    from ..art.optimum import q_profile
+    from ..core.schedules import equidistributed_sigmas
+    from ..methods.pipeline import ddim_sigmas
+    p = q_profile(den, n=n, fine_steps=fine_steps)
+    s, q = p.sigma.numpy(), p.mean.numpy()
+    variants = {"closed form (Euler proxy), from σ_max": (False, False)}
+    if den.kind == "vp":
+        variants["… started where DDIM's leading spacing starts"] = (True, False)
+    variants[f"… with errors weighted by the flow's contraction (c = {data_std:g})"] = (den.kind == "vp", True)
+    rows: dict[str, dict[int, float]] = {label: {} for label in variants}
+    for f in nfe_list:
+        start = float(ddim_sigmas(den, f)[0]) if den.kind == "vp" else s[0]
+        lower = np.concatenate([[start], s[s < start]])
+        for label, (moved, damped) in variants.items():
+            grid_s = lower if moved else s
+            w = np.interp(grid_s, s[::-1], q[::-1])
+            if damped:
+                w = w * data_std / np.sqrt(data_std ** 2 + grid_s ** 2)
+            grid = equidistributed_sigmas(f, torch.from_numpy(grid_s), torch.from_numpy(w))
+            rows[label][f] = endpoint_rmse(den, grid, ref, "euler")[0]
+    return rows
+
+
+def paper_protocol_estimate(den, *, probe: int = 50, K: int = 18, seed: int = 0) -> dict[str, float]:
+    """What the paper's own protocol (Algorithm 1: one rollout per iteration, Adam 10⁻⁴, 5,000
+    iterations, trained at K) would cost on ``den``: ``probe`` iterations are timed and the rest
+    extrapolated. Returns seconds per iteration, the estimated seconds for all iterations and the
+    denoiser evaluations they spend (each rollout step a forward pass and a JVP)."""
+    cfg = TrainConfig.paper_protocol(seed=seed)
+    t0 = time.perf_counter()
+    learn_schedule(den, K, TrainConfig.paper_protocol(seed=seed, iterations=probe), steps=K, progress=False)
+    per = (time.perf_counter() - t0) / probe
+    return {"iterations": cfg.iterations, "seconds per iteration": per, "estimated seconds": per * cfg.iterations,
+            "evaluations": cfg.iterations * cfg.batch * K * 2}

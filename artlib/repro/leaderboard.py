@@ -63,7 +63,7 @@ def run(den, nfe_list, solver: str, *, methods: dict[str, str] | None = None,
             per_model, per_grid = max(per_model, cost["per_model"]), per_grid + cost["evaluations"] - cost["per_model"]
             seconds = max(seconds, cost["seconds"]) if row in SHARED else seconds + cost["seconds"]
         board.cost[row] = (per_model + per_grid, seconds)
-    for row, clock in ({"ART-RL": learned} if isinstance(learned, Learned) else learned or {}).items():
+    for row, clock in (learned if isinstance(learned, dict) else {"ART-RL": learned} if learned else {}).items():
         board.error[row], board.grids[row] = {}, {}
         for f in nfe_list:
             s = clock.at(steps_for_nfe(f, solver))
@@ -84,16 +84,18 @@ def gap_to(board: Board, row: str, against: str) -> dict[int, float]:
 
 
 def against_best_other(board: Board, row: str = "ART-RL") -> dict[int, float]:
-    """error[row] / the smallest error of any other row, per NFE (≤ 1: ``row`` is the best)."""
-    return {f: v / min(e[f] for r, e in board.error.items() if r != row) for f, v in board.error[row].items()}
+    """error[row] / the smallest error of any other method, per NFE (≤ 1: ``row`` is the best); the
+    other ART-RL rows (the same method under another cost) are not counted as other methods."""
+    others = [r for r in board.error if not r.startswith("ART-RL")]
+    return {f: v / min(board.error[r][f] for r in others) for f, v in board.error[row].items()}
 
 
-def summary(boards: dict[str, dict[str, Board]], *, row: str = "ART-RL") -> str:
+def summary(boards: dict[str, dict[str, Board]], *, row: str = "ART-RL", solvers=("euler", "heun")) -> str:
     """One sentence per solver: how many (model, NFE) cells each method wins, and ``row``'s median
     error relative to the best other method and to LD3's directly optimised grid."""
     import numpy as np
     out = []
-    for solver in ("euler", "heun"):
+    for solver in solvers:
         bs = [per[solver] for per in boards.values() if solver in per]
         if not bs:
             continue
@@ -113,16 +115,39 @@ def summary(boards: dict[str, dict[str, Board]], *, row: str = "ART-RL") -> str:
     return " ".join(out)
 
 
-def verdict_fields(boards: dict[str, dict[str, Board]], *, row: str = "ART-RL", within: float = 1.1) -> dict[str, str]:
-    """The chapter's verdict: ``row`` is counted competitive in a cell when its error is within
-    ``within``× the best other method's; status from all cells, key the Euler median ratio."""
+#: The ART-RL row judged under each solver: the learner priced with that solver's local error.
+JUDGED = {"euler": "ART-RL", "heun": "ART-RL (Heun cost)"}
+
+
+def verdict_fields(boards: dict[str, dict[str, Board]], *, judged: dict[str, str] = JUDGED, within: float = 1.1,
+                   from_nfe: int = 9) -> dict[str, str]:
+    """The chapter's verdict: in every cell (model × solver × NFE ≥ ``from_nfe``) the judged ART-RL
+    row's error at most ``within`` × the best other method's. The fields name every cell that
+    misses, and the key is the median ratio per solver."""
     import numpy as np
-    from .report import status_for
-    ratios = {s: [v for per in boards.values() if s in per for v in against_best_other(per[s], row).values()]
-              for s in ("euler", "heun")}
-    checks = [v <= within for vs in ratios.values() for v in vs]
-    return {"measured": summary(boards, row=row), "status": status_for(checks),
-            "key": f"{row} {np.median(ratios['euler']):.2f} × the best other method (Euler, median)"}
+    from .report import cells_missing, status_for
+    cells, medians = {}, {}
+    for solver in ("euler", "heun"):
+        vals = []
+        for model, per in boards.items():
+            if solver not in per:
+                continue
+            b = per[solver]
+            row = judged[solver] if judged[solver] in b.error else "ART-RL"
+            for f, v in against_best_other(b, row).items():
+                if f >= from_nfe:
+                    cells[f"{model} {solver} NFE {f}"] = v
+                    vals.append(v)
+        medians[solver] = float(np.median(vals)) if vals else float("nan")
+    summaries = {s: summary(boards, row=judged[s] if all(judged[s] in p[s].error for p in boards.values() if s in p)
+                            else "ART-RL", solvers=(s,)) for s in ("euler", "heun")}
+    return {"criterion": f"In every cell at NFE ≥ {from_nfe} (model × solver × NFE), ART-RL's error at most "
+                         f"{within:g} × the best other method's.",
+            "learner": "; ".join(f"{s.capitalize()}: {judged[s]} (ψ-clock learner, {'Heun' if s == 'heun' else 'Euler'}'s local error)"
+                                 for s in ("euler", "heun")),
+            "measured": " ".join(summaries.values()) + f" Cells over {within:g} ×: {cells_missing(cells, lambda v: v <= within)}.",
+            "status": status_for([v <= within for v in cells.values()], beyond=True),
+            "key": "; ".join(f"{s.capitalize()} median {m:.2f} × the best other method" for s, m in medians.items())}
 
 
 def cost_rows(boards: dict[str, dict[str, Board]]) -> dict[str, dict[str, str]]:
@@ -137,7 +162,7 @@ def cost_rows(boards: dict[str, dict[str, Board]]) -> dict[str, dict[str, str]]:
                 e0, s0 = totals.get(row, (0, 0.0))
                 totals[row] = (max(e0, evals), max(s0, secs)) if row in SHARED else (e0 + evals, s0 + secs)
         for row, (evals, secs) in totals.items():
-            rows.setdefault(row, {})[model] = f"{evals / 1e3:,.0f}k / {secs:.1f} s" if evals else "0 / ~0 s"
+            rows.setdefault(row, {})[model] = f"{evals / 1e3:,.3g}k / {secs:.3g} s" if evals else "none (a formula)"
     return rows
 
 
