@@ -118,3 +118,16 @@ def test_learn_with_heun_cost_hands_over_where_it_measures(gauss1d):
     head = np.interp(np.linspace(0, np.interp(run.warp.psi(float(s[-2])), psi, t), 4), t, psi)
     assert np.allclose(run.warp.sigma(head), s[:-1].numpy(), rtol=1e-6)
     assert pc.learn(pc.PsiConfig(iterations=2, batch=4, nodes=3, bank=4, cost="euler"), gauss1d, progress=False).last is None
+
+
+def test_heun_terms_run_through_a_network_under_no_grad():
+    # the learner and the closed form call heun_terms under no_grad, where torch lacks the
+    # forward-over-forward rule of silu's derivative; the small network uses SiLU
+    den = load_model("digits-net")
+    x = torch.randn(3, 1, 8, 8, generator=torch.Generator().manual_seed(0), dtype=torch.float64) * 5
+    psi = torch.full((3,), den.sigma_max - 2.0, dtype=torch.float64)
+    free = QOracle(den).heun_terms(x, psi)
+    with torch.no_grad():
+        quiet = QOracle(den).heun_terms(x, psi)
+    for a, b in zip(free, quiet):
+        assert torch.equal(a, b) and not b.requires_grad and b.abs().max() > 0

@@ -106,7 +106,9 @@ class QOracle:
             f_ = F(x_, s_)
             return f_, torch.func.jvp(F, (x_, s_), (f_, down))[1]
         f = (self.denoise(x, sig, class_labels) - x) / s
-        with sdpa_kernel(SDPBackend.MATH):
+        # grad mode on: under no_grad, torch has no forward-over-forward rule for some activations
+        # (silu's derivative, aten::silu_backward); the results still carry no graph
+        with sdpa_kernel(SDPBackend.MATH), torch.enable_grad():
             (_, q), (_, x3) = torch.func.jvp(f_and_q, (x, sig), (f, down))
             fxq = torch.func.jvp(lambda x_: F(x_, sig), (x,), (q,))[1]
         return f, q, x3, (3 * fxq - x3) / 12
