@@ -221,7 +221,8 @@ def apply(source: str, index: int) -> str:
 
 def killed_in_copy(path: str, edit, tests: list[str], timeout: float) -> bool:
     """Copy the repository, rewrite the file at ``path`` (relative) by ``edit(text)``, run ``tests``
-    there; True if a test failed (or hung)."""
+    there; True if a test failed (or hung). A test id that names no test stops the run: it would
+    count every mutant as killed."""
     with tempfile.TemporaryDirectory(prefix="artlib-mut-") as tmp:
         work = Path(tmp) / "repo"
         shutil.copytree(ROOT, work, ignore=shutil.ignore_patterns(".venv", ".git", "book", "artifacts", "runs",
@@ -233,6 +234,9 @@ def killed_in_copy(path: str, edit, tests: list[str], timeout: float) -> bool:
         try:
             r = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests],
                                cwd=work, env=env, capture_output=True, timeout=timeout)
+            if r.returncode in (4, 5):   # a test id that does not exist, or no test collected
+                raise SystemExit(f"mutation: pytest found no tests for {tests} (exit {r.returncode}): "
+                                 f"{(r.stdout + r.stderr).decode(errors='replace').strip().splitlines()[-1:]}")
             return r.returncode != 0
         except subprocess.TimeoutExpired:
             return True   # a hang counts as detected: the suite would not pass

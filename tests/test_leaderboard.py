@@ -29,6 +29,8 @@ def test_winners_ratios_verdict_and_costs():
     # LD3 optimises per solver (costs add); ART-RL's training serves both (counted once); formulas cost nothing
     assert lb.cost_rows(boards) == {"EDM (rho=7)": {"m": "none (a formula)"}, "LD3 (L2)": {"m": "4k / 3 s"},
                                     "ART-RL": {"m": "5k / 3 s"}, "ART-RL (Heun cost)": {"m": "9k / 4 s"}}
+    big = _board("euler", {"AYS": {4: 1.0}}, {"AYS": (6_361_234, 60.31)})
+    assert lb.cost_rows({"m": {"euler": big}}) == {"AYS": {"m": "6.36M / 60.3 s"}}
 
 
 def test_gap_ranking_and_the_verdicts_bounds():

@@ -162,7 +162,8 @@ def cost_rows(boards: dict[str, dict[str, Board]]) -> dict[str, dict[str, str]]:
                 e0, s0 = totals.get(row, (0, 0.0))
                 totals[row] = (max(e0, evals), max(s0, secs)) if row in SHARED else (e0 + evals, s0 + secs)
         for row, (evals, secs) in totals.items():
-            rows.setdefault(row, {})[model] = f"{evals / 1e3:,.3g}k / {secs:.3g} s" if evals else "none (a formula)"
+            count = f"{evals / 1e3:.3g}k" if evals < 999_500 else f"{evals / 1e6:.3g}M"
+            rows.setdefault(row, {})[model] = f"{count} / {secs:.3g} s" if evals else "none (a formula)"
     return rows
 
 

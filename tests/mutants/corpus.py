@@ -20,24 +20,27 @@ LABELS = _C + "test_random_labels_come_from_the_generator_given"
 UINT8 = _C + "test_images_are_quantised_as_edm_saves_them"
 PSD = _C + "test_a_covariance_with_one_negative_eigenvalue_is_refused"
 SIZES = _C + "test_sizes_at_and_just_past_their_limit"
+P, H, D = "tests/test_peers.py::", "tests/test_heun_cost.py::", "tests/test_diffusers.py::"
+DMN = [P + "test_dmn_reproduces_the_reference_run_and_is_geometric_at_order_1",
+       P + "test_dmn_objective_equals_lagrange_weights_by_quadrature"]
 
 PEERS = [
     ("gits-discount-wrong-term", "peer algorithm", "artlib/methods/gits.py",
-     "v = cost[i, j] + gamma * V[k - 1, j]", "v = gamma * cost[i, j] + V[k - 1, j]", ["tests/test_peers.py"]),
+     "v = cost[i, j] + gamma * V[k - 1, j]", "v = gamma * cost[i, j] + V[k - 1, j]", [P + "test_gits_dynamic_programme_finds_the_best_discounted_path"]),
     ("gits-ties-to-later-index", "peer algorithm", "artlib/methods/gits.py",
-     "if v < best:", "if v <= best:", ["tests/test_peers.py"]),
+     "if v < best:", "if v <= best:", [P + "test_gits_dynamic_programme_breaks_ties_towards_the_smaller_index"]),
     ("dmn-trunc-boundary", "peer algorithm", "artlib/methods/dmn.py",
-     "trunc = (3 if N <= 7 else 0)", "trunc = (3 if N < 7 else 0)", ["tests/test_peers.py"]),
+     "trunc = (3 if N <= 7 else 0)", "trunc = (3 if N < 7 else 0)", DMN),
     ("dmn-trunc-inclusive", "peer algorithm", "artlib/methods/dmn.py",
-     "if s >= trunc:", "if s > trunc:", ["tests/test_peers.py"]),
+     "if s >= trunc:", "if s > trunc:", DMN),
     ("ays-linear-readout", "peer algorithm", "artlib/methods/ays.py",
      "pts = np.exp(np.interp(np.linspace(0, 1, K), np.linspace(0, 1, len(s)), np.log(s)))",
-     "pts = np.interp(np.linspace(0, 1, K), np.linspace(0, 1, len(s)), s)", ["tests/test_peers.py"]),
+     "pts = np.interp(np.linspace(0, 1, K), np.linspace(0, 1, len(s)), s)", [P + "test_ays_reads_its_table_log_linearly_at_k"]),
     ("ld3-last-iterate", "peer algorithm", "artlib/methods/ld3.py",
-     "out = grid(best_w)", "out = grid(w.detach())", ["tests/test_peers.py"]),
+     "out = grid(best_w)", "out = grid(w.detach())", [P + "test_ld3_returns_its_best_evaluated_grid_not_its_last"]),
     ("gits-teacher-euler", "peer algorithm", "artlib/methods/gits.py",
      'states.append(advance(den, states[-1], fine, solver="heun", class_labels=labels))',
-     'states.append(advance(den, states[-1], fine, solver="euler", class_labels=labels))', ["tests/test_peers.py"]),
+     'states.append(advance(den, states[-1], fine, solver="euler", class_labels=labels))', [P + "test_gits_cost_matrix_is_the_euler_jump_against_the_teacher", P + "test_gits_teacher_grid_holds_the_published_cifar10_schedule"]),
 ]
 
 REGISTRY = [
@@ -115,25 +118,25 @@ EDGES = [
 
 METHOD = [
     ("heun-r-sign", "method", "artlib/art/dynamics.py",
-     "return f, q, x3, (3 * fxq - x3) / 12", "return f, q, x3, (3 * fxq + x3) / 12", ["tests/test_heun_cost.py"]),
+     "return f, q, x3, (3 * fxq - x3) / 12", "return f, q, x3, (3 * fxq + x3) / 12", [H + "test_r_is_the_closed_form_on_an_isotropic_gaussian"]),
     ("heun-split-wrong-power", "method", "artlib/core/schedules.py",
-     "(phi[-1] - phi) ** 3 / (K - 1) ** 2 + euler", "(phi[-1] - phi) ** 3 / K ** 2 + euler", ["tests/test_heun_cost.py"]),
+     "(phi[-1] - phi) ** 3 / (K - 1) ** 2 + euler", "(phi[-1] - phi) ** 3 / K ** 2 + euler", [H + "test_the_heun_split_minimises_the_summed_local_error_by_brute_force"]),
     ("equidistribution-ignores-order", "method", "artlib/core/schedules.py",
      "w = root(np.maximum(np.asarray(q_bar, dtype=np.float64), 0.0), order)",
-     "w = np.sqrt(np.maximum(np.asarray(q_bar, dtype=np.float64), 0.0))", ["tests/test_heun_cost.py", "tests/test_schedules.py"]),
+     "w = np.sqrt(np.maximum(np.asarray(q_bar, dtype=np.float64), 0.0))", [H + "test_the_heun_closed_form_has_the_least_heun_proxy", "tests/test_schedules.py"]),
     ("psi-heun-cost-exponent", "method", "artlib/art/psiclock.py",
      "return (q / u ** (order - 1) + gamma * u) * dpsi / (2 * T)", "return (q / u + gamma * u) * dpsi / (2 * T)",
-     ["tests/test_heun_cost.py", "tests/test_psiclock.py"]),
+     [H + "test_the_learner_with_heun_cost_finds_the_heun_optimum"]),
     ("handover-evaluations-uncounted", "method", "artlib/art/optimum.py",
-     "self.evaluations += self.n * (2 * (len(sigmas) - 1) - 1)", "self.evaluations += 0", ["tests/test_heun_cost.py"]),
+     "self.evaluations += self.n * (2 * (len(sigmas) - 1) - 1)", "self.evaluations += 0", [H + "test_the_measured_hand_over_beats_the_summed_magnitudes_and_is_counted"]),
     ("fd-step-absolute", "method", "artlib/art/dynamics.py",
-     "h = FD_STEP * sig", "h = FD_STEP", ["tests/test_dynamics.py", "tests/test_diffusers.py"]),
+     "h = FD_STEP * sig", "h = FD_STEP", ["tests/test_dynamics.py", D + "test_the_difference_fallbacks_step_is_the_measured_minimax"]),
     ("v-prediction-sign", "diffusers conversion", "artlib/models/diffusers.py",
      "return x / (s ** 2 + 1) - s / (s ** 2 + 1).sqrt() * out", "return x / (s ** 2 + 1) + s / (s ** 2 + 1).sqrt() * out",
-     ["tests/test_diffusers.py"]),
+     [D + "test_vp_conversions_by_hand"]),
     ("flow-export-shift-kept", "diffusers conversion", "artlib/export/diffusers.py",
      "s = validate_sigmas(sigmas)[:-1] / flow_shift(scheduler, mu)", "s = validate_sigmas(sigmas)[:-1]",
-     ["tests/test_diffusers.py"]),
+     [D + "test_flow_pipelines_equal_artlib_with_the_shift_compensated"]),
 ]
 
 CORPUS = PEERS + REGISTRY + CACHES + SEEDS + EDGES + METHOD
