@@ -108,6 +108,17 @@ def page_problems(driver, chapter: bool) -> list[str]:
         " || /^[0-9a-f]{16,}/.test(i.alt)).map(i => i.src.slice(0, 60))")
     if no_alt:
         problems.append(f"images without alt text: {no_alt}")
+    path_alt = driver.execute_script(
+        "return Array.from(document.querySelectorAll('main img')).map(i => (i.alt || '').trim())"
+        ".filter(a => /[\\/]|\\.(png|svg|jpe?g)$/i.test(a))")
+    if path_alt:
+        problems.append(f"alt text that is a file path: {path_alt[:2]}")
+    long_numbers = driver.execute_script(
+        "return Array.from(document.querySelectorAll('main table td')).map(td => td.innerText.trim())"
+        ".filter(t => /^[-+]?[0-9,]*\\.?[0-9]+(e[-+]?[0-9]+)?$/i.test(t))"
+        ".filter(t => t.split(/e/i)[0].replace(/[-+,.]/g, '').replace(/^0+/, '').length > 6)")
+    if long_numbers:
+        problems.append(f"table numbers with more than 6 significant digits: {long_numbers[:3]}")
     text = driver.execute_script("return (document.querySelector('main') || document.body).innerText")
     pipe_rows = [ln for ln in text.splitlines() if ln.strip().startswith("|") and ln.strip().count("|") >= 3]
     if pipe_rows:
@@ -125,9 +136,15 @@ def page_problems(driver, chapter: bool) -> list[str]:
             problems.append(f"tiny figure: {spreads}")
         if any(spread <= 20 for _, _, spread in spreads):
             problems.append(f"blank figure: {spreads}")
+        uncaptioned = driver.execute_script(
+            "return Array.from(document.querySelectorAll('.cell_output img')).filter(i => {"
+            " const f = i.closest('figure'); const c = f && f.querySelector('figcaption');"
+            " return !(c && c.innerText.trim()); }).length")
+        if uncaptioned:
+            problems.append(f"{uncaptioned} figures without a caption")
         verdicts = driver.execute_script("return document.querySelectorAll('.artlib-verdict').length")
-        if verdicts != 1:
-            problems.append(f"{verdicts} verdict boxes, expected 1")
+        if verdicts < 1:
+            problems.append(f"{verdicts} verdict boxes, expected at least 1")
     return problems
 
 
@@ -163,9 +180,70 @@ def test_the_checks_catch_a_bad_page(browser, tmp_path):
     plt.figure(figsize=(2, 2)).savefig(buf, format="png")          # a blank white figure
     png = base64.b64encode(buf.getvalue()).decode()
     html = ("<html><body><main><p>| NFE | 3 | 9 |</p><p>\\(x^2\\) and $$y$$</p>"
-            f"<div class='cell_output'><img src='data:image/png;base64,{png}'></div></main></body></html>")
+            f"<div class='cell_output'><img src='data:image/png;base64,{png}'></div>"
+            f"<div class='cell_output'><figure><img alt='../_build/jupyter_execute/fig.png' src='data:image/png;base64,{png}'>"
+            "</figure></div><table><tr><td>101332.842</td><td>0.0123</td></tr></table></main></body></html>")
     driver, _ = browser
     driver.get("data:text/html;base64," + base64.b64encode(html.encode()).decode())
     problems = " ".join(page_problems(driver, chapter=True))
-    for fault in ("alt text", "pipe-table", "raw LaTeX", "blank figure", "0 verdict boxes"):
+    for fault in ("images without alt text", "alt text that is a file path", "pipe-table", "raw LaTeX", "blank figure",
+                  "2 figures without a caption", "more than 6 significant digits: ['101332.842']", "0 verdict boxes"):
         assert fault in problems, (fault, problems)
+
+
+def executed_tables(name: str) -> dict[str, dict[str, list[str]]]:
+    """The tables a chapter shows, as caption → row label → its cells' text (header row included)."""
+    import html.parser
+    import json
+
+    class Tables(html.parser.HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.tables, self.caption, self.row, self.cell = {}, None, None, None
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "caption" or tag in ("td", "th"):
+                self.cell = ""
+            elif tag == "tr":
+                self.row = []
+
+        def handle_data(self, data):
+            if self.cell is not None:
+                self.cell += data
+
+        def handle_endtag(self, tag):
+            if tag == "caption":
+                self.caption, self.cell = self.cell.strip(), None
+                self.tables[self.caption] = {}
+            elif tag in ("td", "th") and self.row is not None:
+                self.row.append(self.cell.strip())
+                self.cell = None
+            elif tag == "tr":
+                self.tables.setdefault(self.caption, {})[self.row[0]] = self.row[1:]
+
+    nb = json.loads((ROOT / "book" / "executed" / f"{name}.ipynb").read_text())
+    parser = Tables()
+    for cell in nb["cells"]:
+        for out in cell.get("outputs", []):
+            if "text/html" in out.get("data", {}):
+                parser.caption = None
+                parser.feed("".join(out["data"]["text/html"]))
+    return parser.tables
+
+
+def test_a_number_shown_on_two_pages_is_the_same():
+    """One number, one source: the Table 2 chapter and the Heun chapter train the digits learner once
+    (the ci profile's shared workdir) and score it against the same reference, so the rows they
+    both show must agree cell for cell."""
+    if not (ROOT / "book" / "executed" / "heun_gap.ipynb").is_file():
+        if os.environ.get("ARTLIB_REQUIRE_BOOK") == "1":
+            pytest.fail("book/executed/heun_gap.ipynb is missing: run python -m artlib reproduce --profile ci")
+        pytest.skip("the chapters have not been executed")
+    table2 = executed_tables("cifar10_nfe_sweep")
+    gap = executed_tables("heun_gap")
+    heun2 = next(t for c, t in table2.items() if c.startswith("Here: endpoint RMSE") and "(Heun)" in c)
+    both = next(t for c, t in gap.items() if c.startswith("Endpoint RMSE over"))
+    heun_only = next(t for c, t in gap.items() if c.startswith("Heun: endpoint RMSE"))
+    assert heun2["NFE"] == both["NFE"] == heun_only["NFE"]
+    for row in ("ART-RL", "EDM (rho=7)", "Closed-form optimum"):
+        assert heun2[row] == both[f"{row}, heun"] == heun_only[row], row

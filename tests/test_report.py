@@ -47,13 +47,25 @@ def test_table_html_cell_by_cell():
     assert "<td>3</td>" in R.table_html({"r": {0: np.float32(3.0)}}, [0], fmt="{:.0f}")
 
 
-@pytest.mark.parametrize("status,kind", [("reproduced", "tip"), ("partly reproduced", "warning"),
-                                         ("not reproduced", "danger"), ("not run", "note")])
-def test_verdict_box_colour_follows_the_status(status, kind):
-    fields = {"status": status, "claim": "c<1", "measured": "m", "command": "run", "model": "digits"}
+@pytest.mark.parametrize("status,kind,source", [("reproduced", "tip", "Paper"), ("partly reproduced", "warning", "Paper"),
+                                                ("not reproduced", "danger", "Paper"), ("met", "tip", "Beyond the paper"),
+                                                ("partly met", "warning", "Beyond the paper"),
+                                                ("not met", "danger", "Beyond the paper"), ("not run", "note", "Beyond the paper")])
+def test_verdict_box_colour_and_source_follow_the_status(status, kind, source):
+    fields = {"status": status, "claim": "c<1", "criterion": "all < 1", "measured": "m", "command": "run",
+              "model": "digits", "learner": "ψ clock"}
     box = R.verdict_html(fields)
     assert box.startswith(f'<div class="admonition {kind} artlib-verdict">')
-    assert f"Verdict: {status} (digits)</p>" in box and "<b>Paper:</b> c&lt;1" in box
+    assert f"Verdict: {status} (digits)</p>" in box and f"<b>{source}:</b> c&lt;1" in box
+    assert "<b>Criterion:</b> all &lt; 1" in box and "<b>Learner:</b> ψ clock" in box
+    assert "Learner" not in R.verdict_html({**fields, "learner": ""})
+
+
+def test_status_words_say_whose_claim_it_is():
+    assert [R.status_for(c) for c in ([True], [True, False], [False])] == list(R.PAPER_STATUSES)
+    assert [R.status_for(c, beyond=True) for c in ([True], [True, False], [False])] == list(R.BEYOND_STATUSES)
+    assert R.cells_missing({"NFE 3": 1.36, "NFE 5": 0.9, "NFE 9": 1.02}, lambda v: v < 1) == "NFE 3 (1.36), NFE 9 (1.02)"
+    assert R.cells_missing({"a": 0.5}, lambda v: v < 1) == "none"
 
 
 def test_verdict_refuses_an_unknown_status_and_carries_its_fields(monkeypatch):
@@ -61,8 +73,8 @@ def test_verdict_refuses_an_unknown_status_and_carries_its_fields(monkeypatch):
     import IPython.display
     monkeypatch.setattr(IPython.display, "display", lambda obj, metadata=None: shown.append(metadata))
     with pytest.raises(ValueError, match="status must be one of"):
-        R.verdict("x", claim="c", measured="m", status="done", key="k")
-    R.verdict("leaderboard", claim="c", measured="m.", status="partly reproduced", key="k", profile="paper",
+        R.verdict("x", claim="c", criterion="r", measured="m", status="done", key="k")
+    R.verdict("leaderboard", claim="c", criterion="r", measured="m.", status="partly reproduced", key="k", profile="paper",
               measured_fid="ART-RL 2.00 vs 1.50")
     f = shown[-1][R.VERDICT_KEY]
     assert f["measured"] == "m. FID, the paper's metric: ART-RL 2.00 vs 1.50"

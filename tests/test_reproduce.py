@@ -34,15 +34,16 @@ def test_reproduce_tiny_profile(tree):
         tags = cell.metadata.get("tags", [])
         if "parameters" in tags or "injected-parameters" in tags:
             assert "remove-cell" in tags
-    v = meta["verdict"]
+    [v] = meta["verdicts"]
     assert v["chapter"] == "one_dimensional" and v["status"] in ("reproduced", "partly reproduced", "not reproduced")
+    assert v["criterion"] and v["learner"].startswith("ART-RL")
     status = (tree / "book" / "executed" / "status.md").read_text()
     row = next(line for line in status.splitlines() if "one_dimensional.ipynb" in line)
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[1] == "Table 1" and cells[2] == v["status"] and cells[3] == v["key"]
     assert cells[4].startswith("`ci` profile")
     summary = (tree / "book" / "executed" / "summary.md").read_text()
-    assert v["measured"] in summary and v["claim"] in summary
+    assert v["measured"] in summary and v["claim"] in summary and v["criterion"] in summary
     readme = (tree / "README.md").read_text()
     assert readme.startswith("intro\n<!-- status:start -->\n| Chapter |") and "old" not in readme
     assert row.replace("(one_dimensional.ipynb)", "(book/executed/one_dimensional.ipynb)") in readme

@@ -17,12 +17,17 @@ from ..methods.registry import colours as method_colours
 
 #: Output metadata key under which a verdict box carries its fields (read by ``reproduce``).
 VERDICT_KEY = "artlib_verdict"
-STATUSES = ("reproduced", "partly reproduced", "not reproduced", "not run")
+#: A claim quoted from the paper is reproduced or not; a claim of this book's own ("beyond the
+#: paper": a new comparison, a new method, a performance target) is met or not.
+PAPER_STATUSES = ("reproduced", "partly reproduced", "not reproduced")
+BEYOND_STATUSES = ("met", "partly met", "not met")
+STATUSES = PAPER_STATUSES + BEYOND_STATUSES + ("not run",)
 
 #: One colour per schedule family, the same on every page (matched by name prefix): each method's
 #: from its registry row, and the series that are not methods.
 COLOURS = {**method_colours(), "Optimum": "#2ca02c", "ART-RL (t clock": "#d62728", "ART-RL": "#ff7f0e",
-           "EDM-T": "#9467bd", "paper": "#8c564b"}
+           "ART-RL (Heun cost)": "#e377c2", "ART-RL trained here": "#6a3d9a", "Closed-form optimum (Heun cost)": "#006d2c",
+           "Closed-form optimum (Euler cost), measured": "#74c476", "EDM-T": "#9467bd", "paper": "#8c564b"}
 LINESTYLES = {"heun": "-", "euler": "--"}
 
 
@@ -32,15 +37,34 @@ def colour(name: str) -> str:
     return COLOURS[best] if best else "#17becf"
 
 
-def _cell(v, fmt: str) -> str:
+def significant(v: float, digits: int = 3) -> str:
+    """``v`` to ``digits`` significant figures in plain decimals with thousands separators
+    (101332.842 → 101,000; 0.00087521 → 0.000875); scientific notation only beyond 10⁻⁴ … 10⁹."""
+    v = float(v)
+    if v == 0 or not math.isfinite(v):
+        return f"{v:g}"
+    mag = math.floor(math.log10(abs(v)))
+    if not -4 <= mag < 9:
+        return f"{v:.{digits - 1}e}"
+    decimals = digits - 1 - mag
+    r = round(v, decimals)
+    if r != 0 and math.floor(math.log10(abs(r))) > mag:        # 9.996 → 10.0: one digit fewer after the point
+        decimals -= 1
+    return f"{r:,.{max(decimals, 0)}f}"
+
+
+def _cell(v, fmt: str | None) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "–"
-    return fmt.format(v) if isinstance(v, (int, float, np.floating)) else html.escape(str(v))
+    if not isinstance(v, (int, float, np.floating)):
+        return html.escape(str(v))
+    return significant(v) if fmt is None else fmt.format(v)
 
 
-def table_html(rows: Mapping[str, Mapping], columns: Iterable, *, fmt: str = "{:.4f}",
+def table_html(rows: Mapping[str, Mapping], columns: Iterable, *, fmt: str | None = None,
                header: str = "", caption: str | None = None) -> str:
-    """An HTML table: one row per entry of ``rows``, one column per key in ``columns``."""
+    """An HTML table: one row per entry of ``rows``, one column per key in ``columns``; numbers to 3
+    significant figures (``significant``) unless ``fmt`` says otherwise."""
     columns = list(columns)
     out = ['<table class="table artlib-table">']
     if caption:
@@ -61,22 +85,32 @@ def show_table(rows, columns, **kw) -> None:
 
 
 def verdict_html(fields: Mapping[str, str]) -> str:
-    """The verdict box that opens a chapter (an admonition in the book's theme)."""
-    kind = {"reproduced": "tip", "partly reproduced": "warning", "not reproduced": "danger"}.get(
-        fields["status"], "note")
+    """The verdict box that opens a chapter (an admonition in the book's theme): the claim (the
+    paper's, quoted, or the book's own), the criterion it is judged by, what met or missed it, the
+    learner that produced it, and the command that re-runs it."""
+    kind = {"reproduced": "tip", "met": "tip", "partly reproduced": "warning", "partly met": "warning",
+            "not reproduced": "danger", "not met": "danger"}.get(fields["status"], "note")
     where = f' ({html.escape(fields["model"])})' if fields.get("model") else ""
-    return (f'<div class="admonition {kind} artlib-verdict"><p class="admonition-title">Verdict: '
-            f'{html.escape(fields["status"])}{where}</p>'
-            f'<p><b>Paper:</b> {html.escape(fields["claim"])}</p>'
-            f'<p><b>Measured here:</b> {html.escape(fields["measured"])}</p>'
-            f'<p><b>Re-run:</b> <code>{html.escape(fields["command"])}</code></p></div>')
+    source = "Paper" if fields["status"] in PAPER_STATUSES else "Beyond the paper"
+    parts = [f'<div class="admonition {kind} artlib-verdict"><p class="admonition-title">Verdict: '
+             f'{html.escape(fields["status"])}{where}</p>',
+             f'<p><b>{source}:</b> {html.escape(fields["claim"])}</p>',
+             f'<p><b>Criterion:</b> {html.escape(fields["criterion"])}</p>']
+    if fields.get("learner"):
+        parts.append(f'<p><b>Learner:</b> {html.escape(fields["learner"])}</p>')
+    parts += [f'<p><b>Measured here:</b> {html.escape(fields["measured"])}</p>',
+              f'<p><b>Re-run:</b> <code>{html.escape(fields["command"])}</code></p></div>']
+    return "".join(parts)
 
 
-def verdict(chapter: str, *, claim: str, measured: str, status: str, key: str, model: str = "",
-            profile: str = "ci", measured_fid: str | None = None) -> None:
+def verdict(chapter: str, *, claim: str, criterion: str, measured: str, status: str, key: str,
+            model: str = "", learner: str = "", profile: str = "ci", measured_fid: str | None = None) -> None:
     """Display a chapter's verdict box and attach its fields for the landing and status pages.
 
-    ``status`` is one of ``STATUSES``; ``key`` is the one number a reader should remember;
+    ``claim`` is quoted from the paper (then ``status`` is one of ``PAPER_STATUSES``) or is the
+    book's own (``BEYOND_STATUSES``: use ``status_for(checks, beyond=True)``); ``criterion`` says
+    what must hold, and ``measured`` what did, naming every cell that missed; ``learner`` names the
+    ART-RL learner whose numbers these are; ``key`` is the one number a reader should remember;
     ``model`` names what ran when it is not the paper's own model (a CPU stand-in);
     ``measured_fid`` (``fid_summary``) is added where FID was measured (the paper profile)."""
     from IPython.display import HTML, display
@@ -84,8 +118,8 @@ def verdict(chapter: str, *, claim: str, measured: str, status: str, key: str, m
         measured = f"{measured} FID, the paper's metric: {measured_fid}"
     if status not in STATUSES:
         raise ArtlibError(f"status must be one of {STATUSES}, got {status!r}")
-    fields = {"chapter": chapter, "claim": claim, "measured": measured, "status": status, "key": key,
-              "model": model,
+    fields = {"chapter": chapter, "claim": claim, "criterion": criterion, "measured": measured, "status": status,
+              "key": key, "model": model, "learner": learner,
               "command": f"python -m artlib reproduce --profile {profile} --only {chapter}"}
     display(HTML(verdict_html(fields)), metadata={VERDICT_KEY: fields})
 
@@ -134,12 +168,21 @@ def fid_summary(rows: Mapping[str, Mapping[int, float]], n: int, *, learner: str
     return f"{learner} {cells} ({n:,} images per cell)."
 
 
-def status_for(checks: Iterable[bool]) -> str:
-    """``reproduced`` when every check holds, ``not reproduced`` when none does, else partly."""
+def status_for(checks: Iterable[bool], *, beyond: bool = False) -> str:
+    """``reproduced`` when every check holds, ``not reproduced`` when none does, else partly; for a
+    claim of the book's own (``beyond``), ``met``, ``not met`` or ``partly met``."""
     checks = list(checks)
+    full, part, none = BEYOND_STATUSES if beyond else PAPER_STATUSES
     if all(checks):
-        return "reproduced"
-    return "not reproduced" if not any(checks) else "partly reproduced"
+        return full
+    return none if not any(checks) else part
+
+
+def cells_missing(values: Mapping, ok, fmt: str = "{:.3g}") -> str:
+    """The cells of ``values`` (label → number) that fail ``ok``, named with their values, or "none":
+    what a range summary must not hide."""
+    bad = [f"{label} ({fmt.format(v)})" for label, v in values.items() if not ok(v)]
+    return ", ".join(bad) if bad else "none"
 
 
 # --- figures -------------------------------------------------------------------------------

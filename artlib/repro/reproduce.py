@@ -11,6 +11,7 @@ import datetime as dt
 import os
 import platform
 import subprocess
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -94,7 +95,7 @@ def run_notebook(name: str, params: dict[str, Any], *, profile: str, device: str
         if ("parameters" in tags or "injected-parameters" in tags) and "remove-cell" not in tags:
             cell.metadata["tags"] = tags + ["remove-cell"]
     nb.metadata["artlib"] = {
-        "verdict": find_verdict(nb),
+        "verdicts": find_verdicts(nb),
         "notebook": name, "profile": profile, "parameters": params, "device": device_name(device),
         "torch": torch.__version__, "python": platform.python_version(), "commit": git_commit(root),
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -105,15 +106,18 @@ def run_notebook(name: str, params: dict[str, Any], *, profile: str, device: str
     return dst
 
 
-def find_verdict(nb) -> dict[str, str] | None:
-    """The fields of the verdict box an executed notebook displayed (``report.verdict``), if any."""
+def find_verdicts(nb) -> list[dict[str, str]]:
+    """The fields of every verdict box an executed notebook displayed (``report.verdict``), in order:
+    the chapter's verdict on the paper's claim first, then any of its own claims."""
     from .report import VERDICT_KEY
-    for cell in nb.cells:
-        for out in cell.get("outputs", []):
-            fields = out.get("metadata", {}).get(VERDICT_KEY)
-            if fields:
-                return dict(fields)
-    return None
+    return [dict(out["metadata"][VERDICT_KEY]) for cell in nb.cells for out in cell.get("outputs", [])
+            if out.get("metadata", {}).get(VERDICT_KEY)]
+
+
+def verdicts_of(meta: dict | None) -> list[dict[str, str]]:
+    """A chapter record's verdicts (records written before chapters could hold several: its one)."""
+    meta = meta or {}
+    return meta.get("verdicts") or ([meta["verdict"]] if meta.get("verdict") else [])
 
 
 def chapter_records(root: Path = ROOT) -> list[dict[str, Any]]:
@@ -137,14 +141,14 @@ def status_lines(records: list[dict[str, Any]], *, link: str = "{name}.ipynb") -
     """The status table: one row per chapter, its verdict and key number per profile run."""
     lines = ["| Chapter | Paper items | Verdict | Key number | Run |", "|---|---|---|---|---|"]
     for r in records:
-        meta, v = r["meta"], (r["meta"] or {}).get("verdict") or {}
+        meta, vs = r["meta"], verdicts_of(r["meta"])
         run = (f"`{meta['profile']}` profile, {meta['date']}, {meta['device']}, {meta['wall_seconds']:.0f} s, "
                f"commit `{meta['commit'][:10]}`") if meta else "not run yet"
-        status = v.get("status", "no verdict" if meta else "not run")
-        if v.get("model"):
-            status += f" ({v['model']})"
+        status = "; ".join(v["status"] + (f" ({v['model']})" if v.get("model") else "") for v in vs) or (
+            "no verdict" if meta else "not run")
+        key = "; ".join(v.get("key", "–") for v in vs) or "–"
         lines.append(f"| [{_md_cell(r['title'])}]({link.format(name=r['name'])}) | {_md_cell(', '.join(r['reproduces']))} | "
-                     f"{_md_cell(status)} | {_md_cell(v.get('key', '–'))} | {_md_cell(run)} |")
+                     f"{_md_cell(status)} | {_md_cell(key)} | {_md_cell(run)} |")
     return lines
 
 
@@ -162,11 +166,13 @@ def write_status(root: Path = ROOT) -> Path:
     out = root / EXECUTED / "status.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(out, lambda tmp: Path(tmp).write_text("\n".join(head + status_lines(records)) + "\n"))
-    summary = ["| Chapter | The paper's claim | Measured here | Verdict |", "|---|---|---|---|"]
+    summary = ["| Chapter | The claim (the paper's, or beyond it) | Criterion | Measured here | Verdict |",
+               "|---|---|---|---|---|"]
     for r in records:
-        v = (r["meta"] or {}).get("verdict") or {}
-        summary.append(f"| [{_md_cell(r['title'])}](executed/{r['name']}.ipynb) | {_md_cell(v.get('claim', '–'))} | "
-                       f"{_md_cell(v.get('measured', 'not run yet'))} | {_md_cell(v.get('status', 'not run'))} |")
+        for v in verdicts_of(r["meta"]) or [{}]:
+            summary.append(f"| [{_md_cell(r['title'])}](executed/{r['name']}.ipynb) | {_md_cell(v.get('claim', '–'))} | "
+                           f"{_md_cell(v.get('criterion', '–'))} | {_md_cell(v.get('measured', 'not run yet'))} | "
+                           f"{_md_cell(v.get('status', 'not run'))} |")
     atomic_write(root / EXECUTED / "summary.md", lambda tmp: Path(tmp).write_text("\n".join(summary) + "\n"))
     update_readme(root, records)
     return out
@@ -212,12 +218,15 @@ def reproduce(profile: str, *, only: str | None = None, device: str = "cpu",
         from .smoke import ensure_assets
         print(f"paper-smoke assets in {SMOKE_ASSETS}/ ...", file=sys.stderr, flush=True)
         assets = ensure_assets(root / SMOKE_ASSETS)["folder"]
+    params = {name: resolve_params(notebooks[name][profile] or {}, root=root, smoke=assets) for name in names}
+    if profile == "ci" and only is None:   # a full ci run trains afresh; its workdir shares each training
+        for folder in {p["workdir"] for p in params.values() if p.get("workdir")}:   # between chapters
+            shutil.rmtree(folder, ignore_errors=True)
     done = []
     for i, name in enumerate(names, 1):
-        params = resolve_params(notebooks[name][profile] or {}, root=root, smoke=assets)
         print(f"[{i}/{len(names)}] {name} ({profile}) ...", file=sys.stderr, flush=True)
         t0 = time.perf_counter()
-        done.append(run_notebook(name, params, profile=profile, device=device, root=root,
+        done.append(run_notebook(name, params[name], profile=profile, device=device, root=root,
                                  executed=SMOKE_EXECUTED if smoke else EXECUTED))
         print(f"[{i}/{len(names)}] {name} done in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
     if not smoke:
