@@ -374,7 +374,7 @@ def test_a_dynamically_shifted_flow_scheduler_needs_mu():
 def test_every_command_runs_on_a_diffusers_model(models, tmp_path, capsys, command):
     args = {"train": ["train", "--iterations", "3", "--batch", "4", "--bank", "8", "--quiet", "--out", str(tmp_path / "t.json")],
             "schedule": ["schedule", "--schedule", "optimal:n=4,fine_steps=16", "--quiet", "--out", str(tmp_path / "s.json")],
-            "evaluate": ["evaluate", "--schedule", "ays:n=4,sweeps=1", "--n", "4", "--ref-steps", "16", "--json"]}[command]
+            "evaluate": ["evaluate", "--schedule", "edm", "--n", "4", "--ref-steps", "16", "--json"]}[command]
     assert main([*args[:1], "--model", models["sd"], "--K", "3", *args[1:]]) == 0
 
 
