@@ -116,7 +116,9 @@ def page_problems(driver, chapter: bool) -> list[str]:
     long_numbers = driver.execute_script(
         "return Array.from(document.querySelectorAll('main table td')).map(td => td.innerText.trim())"
         ".filter(t => /^[-+]?[0-9,]*\\.?[0-9]+(e[-+]?[0-9]+)?$/i.test(t))"
-        ".filter(t => t.split(/e/i)[0].replace(/[-+,.]/g, '').replace(/^0+/, '').length > 6)")
+        ".filter(t => { const m = t.split(/e/i)[0].replace(/[-+,]/g, '');"   # an integer's trailing zeros
+        " const d = m.includes('.') ? m.replace('.', '').replace(/^0+/, '')"    # are not significant
+        " : m.replace(/^0+/, '').replace(/0+$/, ''); return d.length > 6; })")
     if long_numbers:
         problems.append(f"table numbers with more than 6 significant digits: {long_numbers[:3]}")
     text = driver.execute_script("return (document.querySelector('main') || document.body).innerText")
@@ -182,12 +184,13 @@ def test_the_checks_catch_a_bad_page(browser, tmp_path):
     html = ("<html><body><main><p>| NFE | 3 | 9 |</p><p>\\(x^2\\) and $$y$$</p>"
             f"<div class='cell_output'><img src='data:image/png;base64,{png}'></div>"
             f"<div class='cell_output'><figure><img alt='../_build/jupyter_execute/fig.png' src='data:image/png;base64,{png}'>"
-            "</figure></div><table><tr><td>101332.842</td><td>0.0123</td></tr></table></main></body></html>")
+            "</figure></div><table><tr><td>101332.842</td><td>0.0123</td><td>7,700,000</td><td>1936244</td>"
+            "</tr></table></main></body></html>")
     driver, _ = browser
     driver.get("data:text/html;base64," + base64.b64encode(html.encode()).decode())
     problems = " ".join(page_problems(driver, chapter=True))
     for fault in ("images without alt text", "alt text that is a file path", "pipe-table", "raw LaTeX", "blank figure",
-                  "2 figures without a caption", "more than 6 significant digits: ['101332.842']", "0 verdict boxes"):
+                  "2 figures without a caption", "more than 6 significant digits: ['101332.842', '1936244']", "0 verdict boxes"):
         assert fault in problems, (fault, problems)
 
 
