@@ -14,6 +14,7 @@ from ..methods.registry import METHODS as REGISTRY
 from ..methods.registry import bench_rows, build, parse
 from ..models.gaussian import GaussianDenoiser
 from .experiments import steps_for_nfe
+from .report import MARKERS
 
 #: The methods of the bench, as (row label, spec), from the method registry; the notebook may
 #: override the options. ``run`` adds the rows for its solver (``bench_rows``).
@@ -109,7 +110,7 @@ def summary(boards: dict[str, dict[str, Board]], *, row: str = "ART-RL", solvers
         if all(row in b.error for b in bs):
             other = [v for b in bs for v in against_best_other(b, row).values()]
             ld3 = [v for b in bs if "LD3 (L2)" in b.error for v in gap_to(b, row, "LD3 (L2)").values()]
-            text += f" {row}'s error is a median {np.median(other):.2f}× the best other method's"
+            text += f" Over all {len(other)} cells, {row}'s error is a median {np.median(other):.2f}× the best other method's"
             text += f" and {np.median(ld3):.2f}× LD3's." if ld3 else "."
         out.append(text)
     return " ".join(out)
@@ -147,7 +148,8 @@ def verdict_fields(boards: dict[str, dict[str, Board]], *, judged: dict[str, str
                                  for s in ("euler", "heun")),
             "measured": " ".join(summaries.values()) + f" Cells over {within:g} ×: {cells_missing(cells, lambda v: v <= within)}.",
             "status": status_for([v <= within for v in cells.values()], beyond=True),
-            "key": "; ".join(f"{s.capitalize()} median {m:.2f} × the best other method" for s, m in medians.items())}
+            "key": "; ".join(f"{s.capitalize()} median {m:.2f} × the best other method" for s, m in medians.items())
+                   + f" (NFE ≥ {from_nfe})"}
 
 
 def cost_rows(boards: dict[str, dict[str, Board]]) -> dict[str, dict[str, str]]:
@@ -167,8 +169,6 @@ def cost_rows(boards: dict[str, dict[str, Board]]) -> dict[str, dict[str, str]]:
     return rows
 
 
-MARKERS = "osD^v<>phX*P"
-
 
 def plot_boards(boards: dict[str, dict[str, Board]]):
     """Error against NFE (log–log), one panel per model (rows) and solver (columns), one colour
@@ -176,19 +176,20 @@ def plot_boards(boards: dict[str, dict[str, Board]]):
     import matplotlib.pyplot as plt
     from .report import colour, legend_below, log_ticks
     models = list(boards)
+    rows = list(dict.fromkeys(row for per in boards.values() for b in per.values() for row in b.error))
     fig, axes = plt.subplots(len(models), 2, figsize=(9, 2.9 * len(models) + 1.2), squeeze=False)
     for i, model in enumerate(models):
         for j, solver in enumerate(("euler", "heun")):
             ax, b = axes[i][j], boards[model][solver]
-            for k, (row, err) in enumerate(b.error.items()):
-                nfes = sorted(err)
+            for row, err in b.error.items():          # a row keeps its marker in every panel
+                nfes, k = sorted(err), rows.index(row)
                 ax.loglog(nfes, [err[f] for f in nfes], "-", marker=MARKERS[k % len(MARKERS)], ms=4, lw=1.2,
                           color=colour(row), label=row)
             log_ticks(ax, sorted(next(iter(b.error.values()))))
             ax.set_title(f"{model}, {solver}", fontsize=10)
             ax.set_xlabel("NFE")
             ax.set_ylabel(b.metric.split(" (")[0])
-    legend_below(fig, axes[0], ncol=4)
+    legend_below(fig, axes.flatten(), ncol=4)
     return fig
 
 

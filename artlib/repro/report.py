@@ -187,15 +187,21 @@ def cells_missing(values: Mapping, ok, fmt: str = "{:.3g}") -> str:
 
 # --- figures -------------------------------------------------------------------------------
 
+#: marker shapes, in turn, for the series of one plot
+MARKERS = "osD^v<>phX*P"
+
+
 def plot_error_vs_nfe(ax, rows: Mapping[str, Mapping[int, float]], *, solver: str = "heun",
                       ylabel: str = "endpoint RMSE", label_suffix: str = "") -> None:
-    """Error against NFE on log axes, one line per schedule in the book's colours."""
+    """Error against NFE on log axes, one line per schedule in the book's colours, each with its
+    own marker shape (every other one hollow), so that series which coincide stay visible."""
     ticks = set()
-    for name, vals in rows.items():
+    for i, (name, vals) in enumerate(rows.items()):
         nfes = sorted(vals)
         ticks.update(nfes)
-        ax.loglog(nfes, [vals[f] for f in nfes], LINESTYLES.get(solver, "-"), marker="o", ms=4,
-                  color=colour(name), label=name + label_suffix)
+        c = colour(name)
+        ax.loglog(nfes, [vals[f] for f in nfes], LINESTYLES.get(solver, "-"), marker=MARKERS[i % len(MARKERS)],
+                  ms=6 if i % 2 else 4, mfc="none" if i % 2 else c, color=c, label=name + label_suffix)
     log_ticks(ax, sorted(ticks))
     ax.set_xlabel(f"NFE ({solver})")
     ax.set_ylabel(ylabel)
@@ -219,10 +225,14 @@ def plot_grids(ax, grids: Mapping[str, "np.ndarray"]) -> None:
 
 
 def legend_below(fig, axes, ncol: int = 3) -> None:
-    """One legend under the figure, built from the first axes' lines, so it hides no data. The
-    panels keep about 0.28 inch plus 0.21 inch per legend row clear at the bottom, whatever the
-    figure's height."""
-    handles, labels = axes[0].get_legend_handles_labels()
+    """One legend under the figure, built from the lines of all ``axes`` (each label once, in the
+    order first drawn), so it hides no data. The panels keep about 0.28 inch plus 0.21 inch per
+    legend row clear at the bottom, whatever the figure's height."""
+    seen: dict[str, object] = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            seen.setdefault(label, handle)
+    handles, labels = list(seen.values()), list(seen)
     fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=9, bbox_to_anchor=(0.5, 0.0))
     fig.tight_layout(rect=(0, (0.28 + 0.21 * math.ceil(len(labels) / ncol)) / fig.get_figheight(), 1, 1))
 
