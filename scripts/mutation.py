@@ -248,11 +248,19 @@ def run_one(module: str, index: int, line: int, what: str, timeout: float) -> tu
     return module, line, what, killed
 
 
+def load_corpus() -> list[tuple]:
+    """The entries of ``tests/mutants/corpus.py``."""
+    sys.path.insert(0, str(ROOT / "tests" / "mutants"))
+    try:
+        from corpus import CORPUS
+    finally:
+        sys.path.remove(str(ROOT / "tests" / "mutants"))
+    return CORPUS
+
+
 def run_corpus(jobs: int, timeout: float, only: list[str] | None = None) -> int:
     """The hand-written corpus (module docstring): 0 when every mutant is killed, else 1."""
-    sys.path.insert(0, str(ROOT / "tests" / "mutants"))
-    from corpus import CORPUS
-    entries = [e for e in CORPUS if not only or e[0] in only]
+    entries = [e for e in load_corpus() if not only or e[0] in only]
     stale = [e[0] for e in entries if (ROOT / e[2]).read_text().count(e[3]) != 1]
     for name in stale:
         print(f"stale: {name}: its text no longer occurs exactly once; update tests/mutants/corpus.py", flush=True)
@@ -273,18 +281,36 @@ def run_corpus(jobs: int, timeout: float, only: list[str] | None = None) -> int:
     return 1 if survived or stale else 0
 
 
+def _positive(kind):
+    """An argparse type: a number of ``kind`` above 0 (a bad one is argparse's one line, exit 2)."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not 0 < value < float("inf"):
+            raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+        return value
+    return parse
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--modules", nargs="+", default=list(TESTS), choices=list(TESTS))
     ap.add_argument("--quick", action="store_true", help="a random sample of 12 mutants per module")
-    ap.add_argument("--sample", type=int, default=12, help="mutants per module with --quick")
+    ap.add_argument("--sample", type=_positive(int), default=12, help="mutants per module with --quick")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--timeout", type=float, default=600.0, help="seconds per mutant's test run")
+    ap.add_argument("--jobs", type=_positive(int), default=2)
+    ap.add_argument("--timeout", type=_positive(float), default=600.0, help="seconds per mutant's test run")
     ap.add_argument("--corpus", action="store_true", help="the hand-written semantic mutants (a CI gate)")
     ap.add_argument("--only", nargs="+", help="with --corpus: just these mutant ids")
     a = ap.parse_args(argv)
+    if a.only and not a.corpus:
+        ap.error("--only picks corpus mutants: give --corpus too")
     if a.corpus:
+        unknown = sorted(set(a.only or ()) - {e[0] for e in load_corpus()})
+        if unknown:
+            ap.error(f"--only: no corpus mutant named {', '.join(unknown)} (see tests/mutants/corpus.py)")
         return run_corpus(a.jobs, a.timeout, a.only)
     rng = random.Random(a.seed)
     jobs = []
