@@ -11,7 +11,6 @@ import datetime as dt
 import os
 import platform
 import subprocess
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -220,8 +219,9 @@ def reproduce(profile: str, *, only: str | None = None, device: str = "cpu",
         assets = ensure_assets(root / SMOKE_ASSETS)["folder"]
     params = {name: resolve_params(notebooks[name][profile] or {}, root=root, smoke=assets) for name in names}
     if profile == "ci" and only is None:   # a full ci run trains afresh; its workdir shares each training
-        for folder in {p["workdir"] for p in params.values() if p.get("workdir")}:   # between chapters
-            shutil.rmtree(folder, ignore_errors=True)
+        for folder in {p["workdir"] for p in params.values() if p.get("workdir")}:   # between chapters;
+            for checkpoint in Path(folder).glob("art-rl-*.pt"):   # only the learners' checkpoints go
+                checkpoint.unlink()
     done = []
     for i, name in enumerate(names, 1):
         print(f"[{i}/{len(names)}] {name} ({profile}) ...", file=sys.stderr, flush=True)
